@@ -1,0 +1,310 @@
+//! The filesystem backend: `blobs/<alg>/<2 hex>/<hex>` for blobs, `uploads/<id>` for
+//! sessions. A session's SHA-256 state is kept in memory between requests and rebuilt by
+//! re-reading its file when missing (after a restart, or on another node sharing the
+//! folder), so the file is the only truth.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, spawn_blocking};
+use wharf_oci::{Algorithm, Digest, Hasher};
+
+use crate::{AppendCheck, BlobError, BlobStore, ByteStream, Result};
+
+/// Read size for serving blobs: large enough for few syscalls, small enough that many
+/// concurrent downloads stay within a modest memory budget.
+const READ_CHUNK: usize = 256 * 1024;
+/// Chunks queued between the request body and the writer thread.
+const WRITE_QUEUE: usize = 8;
+
+/// What is known about a session between requests.
+#[derive(Clone)]
+struct SessionState {
+    len: u64,
+    /// SHA-256 of the first `len` bytes.
+    hasher: Hasher,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<SessionState>>>;
+
+pub struct FsBlobStore {
+    root: PathBuf,
+    max_blob_bytes: u64,
+    /// One lock per open session: requests on one session run one at a time, in order.
+    sessions: Mutex<HashMap<String, Slot>>,
+}
+
+impl FsBlobStore {
+    /// Opens (creating if needed) a store under `root`.
+    pub fn open(root: impl Into<PathBuf>, max_blob_bytes: u64) -> io::Result<FsBlobStore> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("blobs"))?;
+        std::fs::create_dir_all(root.join("uploads"))?;
+        Ok(FsBlobStore { root, max_blob_bytes, sessions: Mutex::new(HashMap::new()) })
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        let hex = digest.hex();
+        self.root.join("blobs").join(digest.algorithm().as_str()).join(&hex[..2]).join(hex)
+    }
+
+    fn upload_path(&self, id: &str) -> PathBuf {
+        self.root.join("uploads").join(id)
+    }
+
+    fn slot(&self, id: &str) -> Slot {
+        self.sessions.lock().expect("sessions lock").entry(id.to_owned()).or_default().clone()
+    }
+
+    fn forget(&self, id: &str) {
+        self.sessions.lock().expect("sessions lock").remove(id);
+    }
+
+    /// The cached state, or one rebuilt from the session file.
+    async fn state(&self, id: &str, cached: &mut Option<SessionState>) -> Result<SessionState> {
+        if let Some(state) = cached.take() {
+            return Ok(state);
+        }
+        let path = self.upload_path(id);
+        let (len, hasher) = spawn_blocking(move || hash_file(&path, Algorithm::Sha256))
+            .await
+            .map_err(join_error)?
+            .map_err(upload_missing)?;
+        Ok(SessionState { len, hasher })
+    }
+}
+
+#[async_trait::async_trait]
+impl BlobStore for FsBlobStore {
+    async fn read(&self, digest: &Digest, start: u64, end: u64) -> Result<ByteStream> {
+        let path = self.blob_path(digest);
+        let file = spawn_blocking(move || File::open(path)).await.map_err(join_error)?.map_err(not_found)?;
+        Ok(read_stream(Arc::new(file), start, end))
+    }
+
+    async fn exists(&self, digest: &Digest) -> Result<bool> {
+        Ok(tokio::fs::try_exists(self.blob_path(digest)).await?)
+    }
+
+    async fn delete(&self, digest: &Digest) -> Result<()> {
+        tokio::fs::remove_file(self.blob_path(digest)).await.map_err(not_found)
+    }
+
+    async fn create_upload(&self, id: &str) -> Result<()> {
+        let path = self.upload_path(id);
+        spawn_blocking(move || OpenOptions::new().write(true).create_new(true).open(path))
+            .await
+            .map_err(join_error)??;
+        let hasher = Algorithm::Sha256.hasher();
+        *self.slot(id).lock().await = Some(SessionState { len: 0, hasher });
+        Ok(())
+    }
+
+    async fn upload_len(&self, id: &str) -> Result<Option<u64>> {
+        match tokio::fs::metadata(self.upload_path(id)).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn append(&self, id: &str, check: AppendCheck, body: ByteStream) -> Result<u64> {
+        let slot = self.slot(id);
+        let mut cached = slot.lock().await;
+        let state = self.state(id, &mut cached).await?;
+        if let Some(requested) = check.offset.filter(|&o| o != state.len) {
+            let current = state.len;
+            *cached = Some(state);
+            return Err(BlobError::OffsetMismatch { current, requested });
+        }
+        let path = self.upload_path(id);
+        let file = spawn_blocking(move || OpenOptions::new().append(true).open(path))
+            .await
+            .map_err(join_error)?
+            .map_err(upload_missing)?;
+        let outcome = write_chunk(file, state.clone(), check, body, self.max_blob_bytes).await;
+        match outcome {
+            Ok(next) => {
+                let len = next.len;
+                *cached = Some(next);
+                Ok(len)
+            }
+            Err(e) => {
+                // All or nothing: cut the file back to where this chunk started.
+                let path = self.upload_path(id);
+                let len = state.len;
+                spawn_blocking(move || OpenOptions::new().write(true).open(path)?.set_len(len))
+                    .await
+                    .map_err(join_error)??;
+                *cached = Some(state);
+                Err(e)
+            }
+        }
+    }
+
+    async fn commit(&self, id: &str, digest: &Digest) -> Result<u64> {
+        let slot = self.slot(id);
+        let mut cached = slot.lock().await;
+        let state = self.state(id, &mut cached).await;
+        self.forget(id);
+        let state = state?;
+        let upload = self.upload_path(id);
+        let target = self.blob_path(digest);
+        let declared = digest.clone();
+        spawn_blocking(move || -> Result<u64> {
+            let actual = if declared.algorithm() == Algorithm::Sha256 {
+                state.hasher.finish()
+            } else {
+                hash_file(&upload, declared.algorithm())?.1.finish()
+            };
+            if actual != declared {
+                std::fs::remove_file(&upload)?;
+                return Err(BlobError::DigestMismatch { declared, actual });
+            }
+            install(&upload, &target)?;
+            Ok(state.len)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn abort(&self, id: &str) -> Result<()> {
+        let slot = self.slot(id);
+        let _guard = slot.lock().await;
+        self.forget(id);
+        tokio::fs::remove_file(self.upload_path(id)).await.map_err(upload_missing)
+    }
+}
+
+/// Streams `body` into `file` on a blocking thread while hashing it, so receiving,
+/// hashing and writing overlap. Returns the state after the chunk.
+async fn write_chunk(
+    mut file: File,
+    state: SessionState,
+    check: AppendCheck,
+    mut body: ByteStream,
+    max: u64,
+) -> Result<SessionState> {
+    let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+    let SessionState { len, mut hasher } = state;
+    let writer = spawn_blocking(move || -> io::Result<Hasher> {
+        while let Some(chunk) = rx.blocking_recv() {
+            file.write_all(&chunk)?;
+            hasher.update(&chunk);
+        }
+        Ok(hasher)
+    });
+    let mut received: u64 = 0;
+    let mut failure = None;
+    while let Some(item) = body.next().await {
+        let chunk = match item {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                failure = Some(BlobError::Body(e));
+                break;
+            }
+        };
+        received += chunk.len() as u64;
+        if len + received > max {
+            failure = Some(BlobError::TooLarge { max });
+            break;
+        }
+        if let Some(expected) = check.length.filter(|&l| received > l) {
+            failure = Some(BlobError::LengthMismatch { expected, received });
+            break;
+        }
+        if tx.send(chunk).await.is_err() {
+            break; // the writer failed; its error is reported below
+        }
+    }
+    drop(tx);
+    let hasher = writer.await.map_err(join_error)??;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Some(expected) = check.length.filter(|&l| received != l) {
+        return Err(BlobError::LengthMismatch { expected, received });
+    }
+    Ok(SessionState { len: len + received, hasher })
+}
+
+/// Makes a verified upload the durable blob at `target`: data synced, renamed into place,
+/// directory entry synced. An existing blob with that digest has the same bytes, so the
+/// upload is then simply dropped.
+fn install(upload: &Path, target: &Path) -> io::Result<()> {
+    if target.exists() {
+        return std::fs::remove_file(upload);
+    }
+    File::open(upload)?.sync_data()?;
+    let dir = target.parent().expect("blob path has a parent");
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)?;
+        sync_dir(dir.parent().expect("prefix dir has a parent"))?;
+    }
+    std::fs::rename(upload, target)?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn hash_file(path: &Path, algorithm: Algorithm) -> io::Result<(u64, Hasher)> {
+    let mut file = File::open(path)?;
+    let mut hasher = algorithm.hasher();
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok((len, hasher));
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+}
+
+/// Reads `start..end` chunk by chunk on the blocking pool, one chunk ahead of the
+/// consumer, without holding a thread while the client is slow.
+fn read_stream(file: Arc<File>, start: u64, end: u64) -> ByteStream {
+    fn spawn_read(file: &Arc<File>, pos: u64, end: u64) -> JoinHandle<io::Result<Bytes>> {
+        let file = file.clone();
+        spawn_blocking(move || {
+            let n = (end - pos).min(READ_CHUNK as u64) as usize;
+            let mut buf = BytesMut::zeroed(n);
+            file.read_exact_at(&mut buf, pos)?;
+            Ok(buf.freeze())
+        })
+    }
+    let first = (start < end).then(|| spawn_read(&file, start, end));
+    let stream = futures_util::stream::unfold((file, start, first), move |(file, pos, pending)| async move {
+        let chunk = match pending?.await {
+            Ok(Ok(chunk)) => chunk,
+            Ok(Err(e)) => return Some((Err(e), (file, end, None))),
+            Err(e) => return Some((Err(io::Error::other(e)), (file, end, None))),
+        };
+        let next_pos = pos + chunk.len() as u64;
+        let next = (next_pos < end).then(|| spawn_read(&file, next_pos, end));
+        Some((Ok(chunk), (file, next_pos, next)))
+    });
+    Box::pin(stream)
+}
+
+fn upload_missing(e: io::Error) -> BlobError {
+    if e.kind() == io::ErrorKind::NotFound { BlobError::UploadUnknown } else { BlobError::Io(e) }
+}
+
+fn not_found(e: io::Error) -> BlobError {
+    if e.kind() == io::ErrorKind::NotFound { BlobError::NotFound } else { BlobError::Io(e) }
+}
+
+fn join_error(e: tokio::task::JoinError) -> BlobError {
+    BlobError::Io(io::Error::other(e))
+}

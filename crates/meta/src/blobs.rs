@@ -1,0 +1,98 @@
+//! Blobs and their per-repository links.
+
+use crate::{DeleteOutcome, MetaStore, Result};
+
+impl MetaStore {
+    /// The size of `digest` if it is readable in the repository.
+    pub async fn blob_in_repository(&self, repository_id: i64, digest: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+             WHERE rb.repository_id = $1 AND rb.digest = $2",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Records a blob whose bytes are already durable in the blob store, links it to the
+    /// repository and closes the upload session that produced it, in one transaction.
+    pub async fn commit_blob(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        size: i64,
+        upload_id: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
+            .bind(digest)
+            .bind(size)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(id) = upload_id {
+            sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Links a blob readable in `source` into `target`; its size, or `None` when the source
+    /// cannot read it.
+    pub async fn mount_blob(&self, target: i64, source: i64, digest: &str, now: i64) -> Result<Option<i64>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO repository_blobs (repository_id, digest, created_at)
+             SELECT $1, digest, $2 FROM repository_blobs WHERE repository_id = $3 AND digest = $4
+             ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(target)
+        .bind(now)
+        .bind(source)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?;
+        let size = sqlx::query_scalar(
+            "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+             WHERE rb.repository_id = $1 AND rb.digest = $2",
+        )
+        .bind(target)
+        .bind(digest)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(size)
+    }
+
+    /// Removes a blob's link from a repository, unless a manifest there still references it.
+    pub async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<DeleteOutcome> {
+        let mut tx = self.begin_write().await?;
+        let referenced =
+            sqlx::query("SELECT 1 FROM manifest_blobs WHERE repository_id = $1 AND blob_digest = $2 LIMIT 1")
+                .bind(repository_id)
+                .bind(digest)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if referenced.is_some() {
+            return Ok(DeleteOutcome::Referenced);
+        }
+        let done = sqlx::query("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
+            .bind(repository_id)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(if done.rows_affected() == 0 { DeleteOutcome::NotFound } else { DeleteOutcome::Deleted })
+    }
+}

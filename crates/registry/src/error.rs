@@ -1,0 +1,73 @@
+//! What can go wrong in the domain, worded for the user. Each API maps these to its own
+//! wire format (OCI error codes on /v2, exception names on the ECR API).
+
+use wharf_blobs::BlobError;
+use wharf_meta::MetaError;
+use wharf_oci::{ManifestError, NameError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("The repository with name '{name}' does not exist in the registry with id '{registry}'")]
+    RepositoryNotFound { name: String, registry: String },
+    #[error("The repository with name '{name}' already exists in the registry with id '{registry}'")]
+    RepositoryExists { name: String, registry: String },
+    #[error(
+        "The repository with name '{name}' in registry with id '{registry}' cannot be deleted because it still contains images"
+    )]
+    RepositoryNotEmpty { name: String, registry: String },
+    #[error("invalid repository name: {0}")]
+    InvalidName(NameError),
+    #[error("invalid tag: {0}")]
+    InvalidTag(NameError),
+    #[error("invalid digest: {0}")]
+    InvalidDigest(String),
+    #[error("blob unknown to registry")]
+    BlobNotFound,
+    #[error("blob upload unknown to registry")]
+    UploadNotFound,
+    /// An upload chunk that does not continue the session where it ends.
+    #[error("upload is at offset {current}; chunks must be sent in order")]
+    UploadOutOfOrder { current: u64 },
+    #[error("invalid upload: {0}")]
+    UploadInvalid(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("manifest unknown to registry")]
+    ManifestNotFound,
+    #[error("manifest has media type '{0}', which the request's Accept header does not allow")]
+    ManifestNotAcceptable(String),
+    #[error("manifest invalid: {0}")]
+    ManifestInvalid(ManifestError),
+    #[error("manifest references {0}, which is not in this repository")]
+    ManifestBlobUnknown(String),
+    /// Something still uses what the request wants to delete.
+    #[error("{0}")]
+    InUse(String),
+    #[error("metadata store: {0}")]
+    Meta(#[from] MetaError),
+    #[error("blob store: {0}")]
+    Storage(BlobError),
+}
+
+impl From<BlobError> for RegistryError {
+    fn from(e: BlobError) -> Self {
+        match e {
+            BlobError::UploadUnknown => RegistryError::UploadNotFound,
+            BlobError::NotFound => RegistryError::BlobNotFound,
+            BlobError::OffsetMismatch { current, .. } => RegistryError::UploadOutOfOrder { current },
+            BlobError::DigestMismatch { declared, actual } => {
+                RegistryError::InvalidDigest(format!("content digest is {actual}, not the declared {declared}"))
+            }
+            e @ (BlobError::LengthMismatch { .. } | BlobError::Body(_)) => RegistryError::UploadInvalid(e.to_string()),
+            e @ BlobError::TooLarge { .. } => RegistryError::TooLarge(e.to_string()),
+            e @ BlobError::Io(_) => RegistryError::Storage(e),
+        }
+    }
+}
+
+impl RegistryError {
+    /// Whether this is the server's fault (logged as an error, answered as a 5xx).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, RegistryError::Meta(_) | RegistryError::Storage(_))
+    }
+}

@@ -1,0 +1,97 @@
+//! The domain: what a push, a pull and a delete mean, whichever API asked for it.
+//! The OCI routes (and later the ECR API) parse, call these functions and encode the
+//! answer in their own wire format.
+
+mod blobs;
+mod cache;
+mod error;
+mod manifests;
+mod pulls;
+mod repositories;
+mod uploads;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wharf_blobs::BlobStore;
+use wharf_meta::{ManifestRecord, MetaStore, Repository, RepositoryKey};
+use wharf_oci::{Digest, Reference};
+
+pub use blobs::BlobRead;
+pub use error::RegistryError;
+pub use manifests::{PushedManifest, Referrers};
+pub use uploads::UploadBody;
+
+use cache::ReadCache;
+use pulls::PullRecorder;
+
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// Settings of the domain layer.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// Create a repository on its first push instead of answering NAME_UNKNOWN.
+    pub auto_create_repositories: bool,
+    pub max_manifest_bytes: usize,
+    /// How long a cached read may be served before it is looked up again. Writes through
+    /// this process invalidate at once; the TTL bounds staleness after writes made by other
+    /// processes (the `wharf repo` commands, other nodes).
+    pub cache_ttl: Duration,
+    /// Memory for cached manifests, repository and blob-link lookups.
+    pub cache_bytes: u64,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            auto_create_repositories: false,
+            max_manifest_bytes: 4 * 1024 * 1024,
+            cache_ttl: Duration::from_secs(1),
+            cache_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct Registry {
+    meta: MetaStore,
+    blobs: Arc<dyn BlobStore>,
+    config: RegistryConfig,
+    repositories: ReadCache<RepositoryKey, Arc<Repository>>,
+    manifests: ReadCache<(i64, Reference), Arc<ManifestRecord>>,
+    blob_links: ReadCache<(i64, Digest), i64>,
+    pulls: PullRecorder,
+}
+
+impl Registry {
+    pub fn new(meta: MetaStore, blobs: Arc<dyn BlobStore>, config: RegistryConfig) -> Registry {
+        // Manifests dominate the weight; lookups of repositories and links are small.
+        let small = (config.cache_bytes / 8).max(1024);
+        Registry {
+            repositories: ReadCache::new(small, config.cache_ttl),
+            manifests: ReadCache::new(config.cache_bytes.saturating_sub(2 * small).max(1024), config.cache_ttl),
+            blob_links: ReadCache::new(small, config.cache_ttl),
+            pulls: PullRecorder::default(),
+            meta,
+            blobs,
+            config,
+        }
+    }
+
+    pub fn meta(&self) -> &MetaStore {
+        &self.meta
+    }
+
+    pub fn config(&self) -> &RegistryConfig {
+        &self.config
+    }
+
+    /// Writes the pulls seen since the last call (run periodically and at shutdown).
+    pub async fn flush_pulls(&self) -> Result<()> {
+        self.pulls.flush(&self.meta).await
+    }
+}
+
+/// Now, in epoch milliseconds: the unit of every time the store keeps.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

@@ -1,0 +1,103 @@
+//! Upload sessions: open, append, status, finish, cancel, and the one-shot monolithic push.
+
+use wharf_blobs::{AppendCheck, ByteStream};
+use wharf_meta::{Repository, RepositoryKey};
+use wharf_oci::Digest;
+
+use crate::{Registry, RegistryError, Result, now_ms};
+
+/// A chunk of an upload as received, with what the client declared about it.
+pub struct UploadBody {
+    pub check: AppendCheck,
+    pub stream: ByteStream,
+}
+
+impl Registry {
+    /// Opens a session; its id.
+    pub async fn start_upload(&self, key: &RepositoryKey) -> Result<String> {
+        let repo = self.repository_for_push(key).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        // Bytes side first: the metadata row never names a session the store lacks.
+        self.blobs.create_upload(&id).await?;
+        self.meta.create_upload(&id, repo.id, now_ms()).await?;
+        Ok(id)
+    }
+
+    /// How many bytes a session holds.
+    pub async fn upload_status(&self, key: &RepositoryKey, id: &str) -> Result<u64> {
+        self.session(key, id).await?;
+        self.blobs.upload_len(id).await?.ok_or(RegistryError::UploadNotFound)
+    }
+
+    /// Appends a chunk; the session's new length.
+    pub async fn append_upload(&self, key: &RepositoryKey, id: &str, body: UploadBody) -> Result<u64> {
+        self.session(key, id).await?;
+        Ok(self.blobs.append(id, body.check, body.stream).await?)
+    }
+
+    /// Closes a session, with an optional last chunk, as blob `digest`; the blob's size.
+    /// A digest mismatch ends the session and stores nothing.
+    pub async fn finish_upload(
+        &self,
+        key: &RepositoryKey,
+        id: &str,
+        digest: &Digest,
+        last: Option<UploadBody>,
+    ) -> Result<u64> {
+        let repo = self.session(key, id).await?;
+        if let Some(body) = last {
+            self.blobs.append(id, body.check, body.stream).await?;
+        }
+        self.commit(&repo, id, digest, true).await
+    }
+
+    pub async fn cancel_upload(&self, key: &RepositoryKey, id: &str) -> Result<()> {
+        self.session(key, id).await?;
+        self.blobs.abort(id).await?;
+        self.meta.delete_upload(id).await?;
+        Ok(())
+    }
+
+    /// A whole blob in one request (`POST …/uploads/?digest=`). No session row is written:
+    /// if the process dies mid-way the partial file has no owner and is swept later.
+    pub async fn push_blob(&self, key: &RepositoryKey, digest: &Digest, body: UploadBody) -> Result<u64> {
+        let repo = self.repository_for_push(key).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        self.blobs.create_upload(&id).await?;
+        if let Err(e) = self.blobs.append(&id, body.check, body.stream).await {
+            let _ = self.blobs.abort(&id).await;
+            return Err(e.into());
+        }
+        self.commit(&repo, &id, digest, false).await
+    }
+
+    /// Verifies and installs the bytes, then records and links the blob.
+    async fn commit(&self, repo: &Repository, id: &str, digest: &Digest, has_row: bool) -> Result<u64> {
+        let size = match self.blobs.commit(id, digest).await {
+            Ok(size) => size,
+            Err(e) => {
+                if has_row {
+                    self.meta.delete_upload(id).await?;
+                }
+                return Err(e.into());
+            }
+        };
+        let upload_row = has_row.then_some(id);
+        self.meta.commit_blob(repo.id, digest.as_str(), size as i64, upload_row, now_ms()).await?;
+        self.blob_links.invalidate(&(repo.id, digest.clone()));
+        Ok(size)
+    }
+
+    /// The session's repository, checking that the session belongs to `key`'s repository.
+    /// Ids are UUIDs; anything else is unknown without touching storage.
+    async fn session(&self, key: &RepositoryKey, id: &str) -> Result<std::sync::Arc<Repository>> {
+        if uuid::Uuid::try_parse(id).is_err() {
+            return Err(RegistryError::UploadNotFound);
+        }
+        let repo = self.repository(key).await?;
+        match self.meta.upload(id).await? {
+            Some(upload) if upload.repository_id == repo.id => Ok(repo),
+            _ => Err(RegistryError::UploadNotFound),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Which registry (account, region) a request addresses, from its host name:
+//! `<account>.dkr.ecr.<region>.<domain>`, or the default account and region for any
+//! other name (such as `127.0.0.1:5000`), so local use needs no DNS.
+
+use crate::config::Config;
+
+#[derive(Debug, Clone)]
+pub struct Hosts {
+    default_account: String,
+    regions: Vec<String>,
+    domain: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum HostError {
+    /// A registry host name for a region this deployment does not serve.
+    RegionNotServed(String),
+}
+
+impl Hosts {
+    pub fn new(config: &Config) -> Hosts {
+        Hosts {
+            default_account: config.account_id.clone(),
+            regions: config.regions.clone(),
+            domain: config.domain.clone(),
+        }
+    }
+
+    pub fn default_region(&self) -> &str {
+        &self.regions[0]
+    }
+
+    pub fn default_account(&self) -> &str {
+        &self.default_account
+    }
+
+    /// `(account, region)` for a `Host` header value.
+    pub fn registry<'a>(&'a self, host: Option<&'a str>) -> Result<(&'a str, &'a str), HostError> {
+        let fallback = Ok((self.default_account.as_str(), self.default_region()));
+        let Some(host) = host else { return fallback };
+        let name = strip_port(host);
+        let Some((account, rest)) = name.split_once(".dkr.ecr.") else { return fallback };
+        let Some(region) = rest.strip_suffix(self.domain.as_str()).and_then(|r| r.strip_suffix('.')) else {
+            return fallback;
+        };
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return fallback;
+        }
+        match self.regions.iter().find(|r| *r == region) {
+            Some(region) => Ok((account, region)),
+            None => Err(HostError::RegionNotServed(region.to_owned())),
+        }
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_once(']').map_or(host, |(h, _)| &host[..h.len() + 1]);
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn maps_hosts() {
+        let mut config = Settings::default().resolve().unwrap();
+        config.regions = vec!["us-east-1".into(), "eu-west-1".into()];
+        config.domain = "example.com".into();
+        let hosts = Hosts::new(&config);
+        let default = Ok(("000000000000", "us-east-1"));
+        assert_eq!(hosts.registry(None), default);
+        assert_eq!(hosts.registry(Some("127.0.0.1:5000")), default);
+        assert_eq!(hosts.registry(Some("[::1]:5000")), default);
+        assert_eq!(
+            hosts.registry(Some("111111111111.dkr.ecr.eu-west-1.example.com:5000")),
+            Ok(("111111111111", "eu-west-1"))
+        );
+        assert_eq!(
+            hosts.registry(Some("111111111111.dkr.ecr.us-east-1.example.com")),
+            Ok(("111111111111", "us-east-1"))
+        );
+        assert_eq!(
+            hosts.registry(Some("111111111111.dkr.ecr.ap-south-1.example.com")),
+            Err(HostError::RegionNotServed("ap-south-1".into()))
+        );
+        assert_eq!(hosts.registry(Some("1111.dkr.ecr.us-east-1.example.com")), default);
+        assert_eq!(hosts.registry(Some("111111111111.dkr.ecr.us-east-1.other.org")), default);
+    }
+}

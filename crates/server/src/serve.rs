@@ -1,0 +1,135 @@
+//! The serve loop: accept connections (optionally TLS), serve HTTP/1.1 and HTTP/2, run the
+//! background workers, and on SIGTERM or Ctrl-C stop accepting, let in-flight requests
+//! finish, then flush what is pending.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tracing::{debug, info, warn};
+
+use crate::{App, Config, Hosts, open_registry, router};
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let registry = Arc::new(open_registry(&config).await?);
+    let app =
+        Arc::new(App { registry: registry.clone(), hosts: Hosts::new(&config), max_page_size: config.max_page_size });
+    let router = router(app);
+    let tls = config.tls.as_ref().map(|(cert, key)| tls_acceptor(cert, key)).transpose()?;
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    info!(address = %listener.local_addr()?, tls = tls.is_some(), data_dir = %config.data_dir.display(), "wharf is listening");
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().max_buf_size(config.max_header_bytes);
+    builder.http2().max_header_list_size(config.max_header_bytes as u32);
+    let graceful = GracefulShutdown::new();
+    let flusher = tokio::spawn(flush_pulls(registry.clone(), config.pull_flush_interval));
+
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let served = match tls {
+                None => serve_connection(&builder, watcher, stream, service).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => serve_connection(&builder, watcher, stream, service).await,
+                    Err(e) => Err(e.into()),
+                },
+            };
+            if let Err(e) = served {
+                debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+
+    drop(listener);
+    info!("shutting down: waiting for in-flight requests");
+    tokio::select! {
+        () = graceful.shutdown() => info!("in-flight requests finished"),
+        () = tokio::time::sleep(config.shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
+    }
+    flusher.abort();
+    if let Err(e) = registry.flush_pulls().await {
+        warn!(error = %e, "writing pull times failed");
+    }
+    registry.meta().close().await;
+    info!("stopped");
+    Ok(())
+}
+
+type Service = TowerToHyperService<axum::Router>;
+
+async fn serve_connection<S>(
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    stream: S,
+    service: Service,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    watcher.watch(connection.into_owned()).await
+}
+
+async fn flush_pulls(registry: Arc<wharf_registry::Registry>, every: std::time::Duration) {
+    let mut interval = tokio::time::interval(every);
+    loop {
+        interval.tick().await;
+        if let Err(e) = registry.flush_pulls().await {
+            warn!(error = %e, "writing pull times failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+    let certs = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("cannot read TLS certificate {}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("bad TLS certificate {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("cannot read TLS key {}", key.display()))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut tls = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("TLS certificate and key do not match")?;
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(tls)))
+}

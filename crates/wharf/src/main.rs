@@ -1,0 +1,126 @@
+//! `wharf`: the registry server and its administration commands.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use wharf_meta::RepositoryKey;
+use wharf_registry::RegistryError;
+use wharf_server::{Config, LogFormat, Settings};
+
+#[derive(Parser)]
+#[command(name = "wharf", version, about = "A self-hosted container registry that does what Amazon ECR does")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the registry server.
+    Serve,
+    /// Manage repositories directly in the metadata store (works beside a running server).
+    #[command(subcommand)]
+    Repo(RepoCommand),
+}
+
+#[derive(Subcommand)]
+enum RepoCommand {
+    /// Create a repository; prints its URI.
+    Create {
+        name: String,
+        /// Region of the repository (default: the first configured region).
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// List repositories, one name per line.
+    List {
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Delete a repository.
+    Delete {
+        name: String,
+        #[arg(long)]
+        region: Option<String>,
+        /// Delete it even if it still holds images.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = cli.settings.resolve().map_err(anyhow::Error::from).and_then(|config| {
+        init_logging(config.log_format);
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+        runtime.block_on(run(cli.command, config))
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wharf: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => wharf_server::serve(config).await,
+        Command::Repo(repo) => repo_command(repo, &config).await,
+    }
+}
+
+async fn repo_command(command: RepoCommand, config: &Config) -> anyhow::Result<()> {
+    let registry = wharf_server::open_registry(config).await?;
+    let region_or_default = |region: Option<String>| -> anyhow::Result<String> {
+        let region = region.unwrap_or_else(|| config.regions[0].clone());
+        anyhow::ensure!(config.regions.contains(&region), "region '{region}' is not served by this registry");
+        Ok(region)
+    };
+    let key = |name: String, region: String| RepositoryKey { account: config.account_id.clone(), region, name };
+    let result = match command {
+        RepoCommand::Create { name, region } => {
+            let region = region_or_default(region)?;
+            let repo = registry.create_repository(&key(name, region)).await?;
+            println!("{}.dkr.ecr.{}.{}/{}", repo.key.account, repo.key.region, config.domain, repo.key.name);
+            Ok(())
+        }
+        RepoCommand::List { region } => {
+            let region = region_or_default(region)?;
+            let mut last: Option<String> = None;
+            loop {
+                let page = registry.list_repositories(&config.account_id, &region, last.as_deref(), 1000).await?;
+                for name in &page {
+                    println!("{name}");
+                }
+                match page.last() {
+                    Some(name) if page.len() == 1000 => last = Some(name.clone()),
+                    _ => break Ok(()),
+                }
+            }
+        }
+        RepoCommand::Delete { name, region, force } => {
+            let region = region_or_default(region)?;
+            registry.delete_repository(&key(name, region), force).await.map_err(|e| match e {
+                RegistryError::RepositoryNotEmpty { .. } => anyhow::anyhow!("{e} (use --force)"),
+                e => e.into(),
+            })
+        }
+    };
+    registry.meta().close().await;
+    result
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
