@@ -98,8 +98,8 @@ impl Registry {
         {
             return Err(RegistryError::InvalidDigest(format!("manifest digest is {digest}, not {claimed}")));
         }
-        let parsed = manifest::parse(&body, content_type).map_err(RegistryError::ManifestInvalid)?;
         let repo = self.repository_for_push(key).await?;
+        let parsed = manifest::parse(&body, content_type).map_err(RegistryError::ManifestInvalid)?;
         let record = ManifestRecord {
             digest: digest.to_string(),
             media_type: parsed.media_type,

@@ -33,7 +33,7 @@ fn upload_body(headers: &HeaderMap, body: Body) -> Result<UploadBody, OciError> 
     let check = match (range, declared) {
         (Some((_, range_len)), Some(len)) if range_len != len => {
             return Err(OciError::new(
-                ErrorCode::BlobUploadInvalid,
+                ErrorCode::SizeInvalid,
                 format!("Content-Range covers {range_len} bytes but Content-Length is {len}"),
             ));
         }

@@ -1,0 +1,234 @@
+//! One behaviour suite for every MetaStore backend: each test runs on SQLite and on
+//! PostgreSQL (the database named by `WHARF_TEST_PG_URL`; required when `CI` is set).
+
+use bytes::Bytes;
+use wharf_meta::*;
+
+const A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const M1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const M2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+const IDX: &str = "sha256:9999999999999999999999999999999999999999999999999999999999999999";
+
+async fn sqlite() -> (MetaStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
+    (MetaStore::connect(&url, &PoolConfig::default()).await.unwrap(), dir)
+}
+
+/// A fresh database on the test server, so tests never see each other's rows.
+async fn postgres() -> Option<(MetaStore, ())> {
+    let Ok(base) = std::env::var("WHARF_TEST_PG_URL") else {
+        assert!(std::env::var("CI").is_err(), "WHARF_TEST_PG_URL must be set in CI");
+        eprintln!("WHARF_TEST_PG_URL not set: PostgreSQL half of the suite not run");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("wharf_meta_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+    admin.close().await;
+    let (prefix, _) = base.rsplit_once('/').expect("database URL names a database");
+    let query = base.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let url = format!("{prefix}/{name}{query}");
+    Some((MetaStore::connect(&url, &PoolConfig::default()).await.unwrap(), ()))
+}
+
+macro_rules! suite {
+    ($($test:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let (store, _dir) = super::sqlite().await;
+                super::$test(store).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                if let Some((store, ())) = super::postgres().await {
+                    super::$test(store).await;
+                }
+            })*
+        }
+    };
+}
+
+suite!(repositories, blob_links, manifests_and_tags, index_children, referrers_and_pulls, uploads, concurrent_writers);
+
+fn key(name: &str) -> RepositoryKey {
+    RepositoryKey { account: "000000000000".into(), region: "us-east-1".into(), name: name.into() }
+}
+
+async fn repo(store: &MetaStore, name: &str) -> Repository {
+    store.ensure_account("000000000000", 1).await.unwrap();
+    store.create_repository(&key(name), 1).await.unwrap().expect("new repository")
+}
+
+fn manifest(digest: &str, subject: Option<&str>, artifact_type: Option<&str>) -> ManifestRecord {
+    ManifestRecord {
+        digest: digest.into(),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        artifact_type: artifact_type.map(Into::into),
+        size: 3,
+        subject_digest: subject.map(Into::into),
+        config_digest: Some(A.into()),
+        content: Bytes::from_static(b"{ }"),
+        pushed_at: 10,
+    }
+}
+
+async fn put(store: &MetaStore, repo: i64, m: &ManifestRecord, blobs: &[&str], children: &[&str], tag: Option<&str>) -> PutManifestOutcome {
+    let blobs: Vec<String> = blobs.iter().map(|s| s.to_string()).collect();
+    let children: Vec<String> = children.iter().map(|s| s.to_string()).collect();
+    store.put_manifest(repo, &NewManifest { record: m, blobs: &blobs, children: &children, tag }).await.unwrap()
+}
+
+async fn repositories(store: MetaStore) {
+    let r = repo(&store, "team/app").await;
+    assert_eq!(r.key, key("team/app"));
+    assert_eq!(store.create_repository(&key("team/app"), 2).await.unwrap(), None, "duplicate");
+    assert_eq!(store.repository(&key("team/app")).await.unwrap(), Some(r.clone()));
+    assert_eq!(store.repository(&key("nope")).await.unwrap(), None);
+    for name in ["team/app-b", "team/app/x", "team/app_c", "a", "team/appz"] {
+        repo(&store, name).await;
+    }
+    // Byte order on both backends: '-' (0x2d) < '/' (0x2f) < '_' (0x5f) < letters.
+    let all = store.list_repositories("000000000000", "us-east-1", None, 100).await.unwrap();
+    assert_eq!(all, ["a", "team/app", "team/app-b", "team/app/x", "team/app_c", "team/appz"]);
+    let page = store.list_repositories("000000000000", "us-east-1", Some("team/app-b"), 2).await.unwrap();
+    assert_eq!(page, ["team/app/x", "team/app_c"]);
+    assert!(store.list_repositories("000000000000", "eu-west-1", None, 100).await.unwrap().is_empty());
+
+    store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
+    store.commit_blob(r.id, B, 1, None, 1).await.unwrap();
+    assert_eq!(put(&store, r.id, &manifest(M1, None, None), &[A, B], &[], Some("v1")).await, PutManifestOutcome::Stored);
+    assert_eq!(store.delete_repository(&key("team/app"), false).await.unwrap(), DeleteRepositoryOutcome::NotEmpty);
+    assert_eq!(store.delete_repository(&key("team/app"), true).await.unwrap(), DeleteRepositoryOutcome::Deleted);
+    assert_eq!(store.delete_repository(&key("team/app"), true).await.unwrap(), DeleteRepositoryOutcome::NotFound);
+    assert_eq!(store.delete_repository(&key("a"), false).await.unwrap(), DeleteRepositoryOutcome::Deleted);
+    // A new repository with an old name never reuses the old id.
+    let again = repo(&store, "team/app").await;
+    assert_ne!(again.id, r.id);
+    assert_eq!(store.blob_in_repository(again.id, A).await.unwrap(), None);
+}
+
+async fn blob_links(store: MetaStore) {
+    let one = repo(&store, "one").await;
+    let two = repo(&store, "two").await;
+    store.commit_blob(one.id, A, 42, None, 1).await.unwrap();
+    store.commit_blob(one.id, A, 42, None, 2).await.unwrap(); // idempotent
+    assert_eq!(store.blob_in_repository(one.id, A).await.unwrap(), Some(42));
+    assert_eq!(store.blob_in_repository(two.id, A).await.unwrap(), None, "links are per repository");
+    assert_eq!(store.mount_blob(two.id, one.id, B, 3).await.unwrap(), None, "source cannot read B");
+    assert_eq!(store.mount_blob(two.id, one.id, A, 3).await.unwrap(), Some(42));
+    assert_eq!(store.blob_in_repository(two.id, A).await.unwrap(), Some(42));
+
+    store.commit_blob(one.id, B, 7, None, 1).await.unwrap();
+    assert_eq!(put(&store, one.id, &manifest(M1, None, None), &[A, B], &[], None).await, PutManifestOutcome::Stored);
+    assert_eq!(store.unlink_blob(one.id, A).await.unwrap(), DeleteOutcome::Referenced);
+    assert_eq!(store.unlink_blob(two.id, A).await.unwrap(), DeleteOutcome::Deleted);
+    assert_eq!(store.unlink_blob(two.id, A).await.unwrap(), DeleteOutcome::NotFound);
+    assert_eq!(store.blob_in_repository(one.id, A).await.unwrap(), Some(42), "other repository unaffected");
+}
+
+async fn manifests_and_tags(store: MetaStore) {
+    let r = repo(&store, "app").await;
+    store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
+    let m1 = manifest(M1, None, None);
+    assert_eq!(put(&store, r.id, &m1, &[A, B], &[], Some("v1")).await, PutManifestOutcome::MissingBlobs(vec![B.into()]));
+    assert_eq!(store.manifest_by_digest(r.id, M1).await.unwrap(), None, "nothing half-written");
+    assert_eq!(store.manifest_by_tag(r.id, "v1").await.unwrap(), None);
+
+    store.commit_blob(r.id, B, 1, None, 1).await.unwrap();
+    assert_eq!(put(&store, r.id, &m1, &[A, B], &[], Some("v1")).await, PutManifestOutcome::Stored);
+    assert_eq!(put(&store, r.id, &m1, &[A, B], &[], Some("latest")).await, PutManifestOutcome::Stored);
+    assert_eq!(store.manifest_by_tag(r.id, "v1").await.unwrap(), Some(m1.clone()));
+    assert_eq!(store.manifest_by_digest(r.id, M1).await.unwrap(), Some(m1.clone()));
+
+    let m2 = manifest(M2, None, None);
+    assert_eq!(put(&store, r.id, &m2, &[A], &[], Some("latest")).await, PutManifestOutcome::Stored);
+    assert_eq!(store.manifest_by_tag(r.id, "latest").await.unwrap().unwrap().digest, M2, "tag moved");
+    assert_eq!(store.list_tags(r.id, None, 10).await.unwrap(), ["latest", "v1"]);
+    assert_eq!(store.list_tags(r.id, Some("latest"), 10).await.unwrap(), ["v1"]);
+    assert_eq!(store.list_tags(r.id, None, 1).await.unwrap(), ["latest"]);
+
+    assert!(store.delete_tag(r.id, "latest").await.unwrap());
+    assert!(!store.delete_tag(r.id, "latest").await.unwrap());
+    assert!(store.manifest_by_digest(r.id, M2).await.unwrap().is_some(), "untagging keeps the manifest");
+
+    put(&store, r.id, &m1, &[A, B], &[], Some("again")).await;
+    let (outcome, mut tags) = store.delete_manifest(r.id, M1).await.unwrap();
+    tags.sort();
+    assert_eq!((outcome, tags), (DeleteOutcome::Deleted, vec!["again".to_string(), "v1".to_string()]));
+    assert_eq!(store.delete_manifest(r.id, M1).await.unwrap().0, DeleteOutcome::NotFound);
+    assert_eq!(store.list_tags(r.id, None, 10).await.unwrap(), Vec::<String>::new());
+    assert_eq!(store.unlink_blob(r.id, B).await.unwrap(), DeleteOutcome::Deleted, "no reference left");
+}
+
+async fn index_children(store: MetaStore) {
+    let r = repo(&store, "multi").await;
+    store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
+    let index = ManifestRecord { media_type: "application/vnd.oci.image.index.v1+json".into(), config_digest: None, ..manifest(IDX, None, None) };
+    assert_eq!(put(&store, r.id, &index, &[], &[M1, M2], Some("multi")).await, PutManifestOutcome::MissingChildren(vec![M1.into(), M2.into()]));
+    put(&store, r.id, &manifest(M1, None, None), &[A], &[], None).await;
+    put(&store, r.id, &manifest(M2, None, None), &[A], &[], None).await;
+    assert_eq!(put(&store, r.id, &index, &[], &[M1, M2], Some("multi")).await, PutManifestOutcome::Stored);
+    assert_eq!(store.delete_manifest(r.id, M1).await.unwrap().0, DeleteOutcome::Referenced);
+    assert_eq!(store.delete_manifest(r.id, IDX).await.unwrap().0, DeleteOutcome::Deleted);
+    assert_eq!(store.delete_manifest(r.id, M1).await.unwrap().0, DeleteOutcome::Deleted);
+}
+
+async fn referrers_and_pulls(store: MetaStore) {
+    let r = repo(&store, "art").await;
+    store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
+    put(&store, r.id, &manifest(M1, None, None), &[A], &[], Some("v1")).await;
+    put(&store, r.id, &manifest(M2, Some(M1), Some("application/x.sbom")), &[A], &[], None).await;
+    put(&store, r.id, &manifest(B, Some(M1), Some("application/x.sig")), &[A], &[], None).await;
+    let all = store.referrers(r.id, M1, None).await.unwrap();
+    assert_eq!(all.iter().map(|m| m.digest.as_str()).collect::<Vec<_>>(), [M2, B]);
+    let sboms = store.referrers(r.id, M1, Some("application/x.sbom")).await.unwrap();
+    assert_eq!(sboms.len(), 1);
+    assert!(store.referrers(r.id, M2, None).await.unwrap().is_empty());
+
+    assert_eq!(store.last_pulled_at(r.id, M1).await.unwrap(), None);
+    store.record_pulls(&[(r.id, M1.into(), 500), (r.id, "sha256:gone".into(), 1)]).await.unwrap();
+    store.record_pulls(&[(r.id, M1.into(), 400)]).await.unwrap(); // never moves back
+    assert_eq!(store.last_pulled_at(r.id, M1).await.unwrap(), Some(500));
+}
+
+async fn uploads(store: MetaStore) {
+    let r = repo(&store, "up").await;
+    store.create_upload("u1", r.id, 5).await.unwrap();
+    assert_eq!(store.upload("u1").await.unwrap(), Some(Upload { id: "u1".into(), repository_id: r.id, created_at: 5 }));
+    store.commit_blob(r.id, A, 3, Some("u1"), 6).await.unwrap();
+    assert_eq!(store.upload("u1").await.unwrap(), None, "committing closes the session");
+    store.create_upload("u2", r.id, 5).await.unwrap();
+    assert!(store.delete_upload("u2").await.unwrap());
+    assert!(!store.delete_upload("u2").await.unwrap());
+}
+
+/// Many writers on the same blob and the same tag: every call succeeds and the end state
+/// is one of the written values.
+async fn concurrent_writers(store: MetaStore) {
+    let r = repo(&store, "race").await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.commit_blob(r.id, A, 9, None, i).await.unwrap();
+            let digest = format!("sha256:{:064x}", i);
+            let m = manifest(&digest, None, None);
+            let blobs = vec![A.to_string()];
+            store.put_manifest(r.id, &NewManifest { record: &m, blobs: &blobs, children: &[], tag: Some("latest") }).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), PutManifestOutcome::Stored);
+    }
+    let latest = store.manifest_by_tag(r.id, "latest").await.unwrap().unwrap();
+    assert!(latest.digest.starts_with("sha256:0000"));
+    for i in 0..16 {
+        assert!(store.manifest_by_digest(r.id, &format!("sha256:{:064x}", i)).await.unwrap().is_some());
+    }
+}
