@@ -21,6 +21,8 @@ use crate::{AppendCheck, BlobError, BlobStore, ByteStream, Result};
 /// Read size for serving blobs: large enough for few syscalls, small enough that many
 /// concurrent downloads stay within a modest memory budget.
 const READ_CHUNK: usize = 256 * 1024;
+/// Session states kept between requests; past this, idle ones are dropped.
+const MAX_CACHED_SESSIONS: usize = 4096;
 /// Chunks queued between the request body and the writer thread.
 const WRITE_QUEUE: usize = 8;
 
@@ -60,7 +62,13 @@ impl FsBlobStore {
     }
 
     fn slot(&self, id: &str) -> Slot {
-        self.sessions.lock().expect("sessions lock").entry(id.to_owned()).or_default().clone()
+        let mut sessions = self.sessions.lock().expect("sessions lock");
+        if sessions.len() >= MAX_CACHED_SESSIONS && !sessions.contains_key(id) {
+            // Abandoned sessions must not pile up in memory. A state can always be rebuilt
+            // from its file, so dropping every slot no request holds right now is safe.
+            sessions.retain(|_, slot| Arc::strong_count(slot) > 1);
+        }
+        sessions.entry(id.to_owned()).or_default().clone()
     }
 
     fn forget(&self, id: &str) {

@@ -78,7 +78,14 @@ fn manifest(digest: &str, subject: Option<&str>, artifact_type: Option<&str>) ->
     }
 }
 
-async fn put(store: &MetaStore, repo: i64, m: &ManifestRecord, blobs: &[&str], children: &[&str], tag: Option<&str>) -> PutManifestOutcome {
+async fn put(
+    store: &MetaStore,
+    repo: i64,
+    m: &ManifestRecord,
+    blobs: &[&str],
+    children: &[&str],
+    tag: Option<&str>,
+) -> PutManifestOutcome {
     let blobs: Vec<String> = blobs.iter().map(|s| s.to_string()).collect();
     let children: Vec<String> = children.iter().map(|s| s.to_string()).collect();
     store.put_manifest(repo, &NewManifest { record: m, blobs: &blobs, children: &children, tag }).await.unwrap()
@@ -102,7 +109,10 @@ async fn repositories(store: MetaStore) {
 
     store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
     store.commit_blob(r.id, B, 1, None, 1).await.unwrap();
-    assert_eq!(put(&store, r.id, &manifest(M1, None, None), &[A, B], &[], Some("v1")).await, PutManifestOutcome::Stored);
+    assert_eq!(
+        put(&store, r.id, &manifest(M1, None, None), &[A, B], &[], Some("v1")).await,
+        PutManifestOutcome::Stored
+    );
     assert_eq!(store.delete_repository(&key("team/app"), false).await.unwrap(), DeleteRepositoryOutcome::NotEmpty);
     assert_eq!(store.delete_repository(&key("team/app"), true).await.unwrap(), DeleteRepositoryOutcome::Deleted);
     assert_eq!(store.delete_repository(&key("team/app"), true).await.unwrap(), DeleteRepositoryOutcome::NotFound);
@@ -136,7 +146,10 @@ async fn manifests_and_tags(store: MetaStore) {
     let r = repo(&store, "app").await;
     store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
     let m1 = manifest(M1, None, None);
-    assert_eq!(put(&store, r.id, &m1, &[A, B], &[], Some("v1")).await, PutManifestOutcome::MissingBlobs(vec![B.into()]));
+    assert_eq!(
+        put(&store, r.id, &m1, &[A, B], &[], Some("v1")).await,
+        PutManifestOutcome::MissingBlobs(vec![B.into()])
+    );
     assert_eq!(store.manifest_by_digest(r.id, M1).await.unwrap(), None, "nothing half-written");
     assert_eq!(store.manifest_by_tag(r.id, "v1").await.unwrap(), None);
 
@@ -169,8 +182,15 @@ async fn manifests_and_tags(store: MetaStore) {
 async fn index_children(store: MetaStore) {
     let r = repo(&store, "multi").await;
     store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
-    let index = ManifestRecord { media_type: "application/vnd.oci.image.index.v1+json".into(), config_digest: None, ..manifest(IDX, None, None) };
-    assert_eq!(put(&store, r.id, &index, &[], &[M1, M2], Some("multi")).await, PutManifestOutcome::MissingChildren(vec![M1.into(), M2.into()]));
+    let index = ManifestRecord {
+        media_type: "application/vnd.oci.image.index.v1+json".into(),
+        config_digest: None,
+        ..manifest(IDX, None, None)
+    };
+    assert_eq!(
+        put(&store, r.id, &index, &[], &[M1, M2], Some("multi")).await,
+        PutManifestOutcome::MissingChildren(vec![M1.into(), M2.into()])
+    );
     put(&store, r.id, &manifest(M1, None, None), &[A], &[], None).await;
     put(&store, r.id, &manifest(M2, None, None), &[A], &[], None).await;
     assert_eq!(put(&store, r.id, &index, &[], &[M1, M2], Some("multi")).await, PutManifestOutcome::Stored);
@@ -220,7 +240,10 @@ async fn concurrent_writers(store: MetaStore) {
             let digest = format!("sha256:{:064x}", i);
             let m = manifest(&digest, None, None);
             let blobs = vec![A.to_string()];
-            store.put_manifest(r.id, &NewManifest { record: &m, blobs: &blobs, children: &[], tag: Some("latest") }).await.unwrap()
+            store
+                .put_manifest(r.id, &NewManifest { record: &m, blobs: &blobs, children: &[], tag: Some("latest") })
+                .await
+                .unwrap()
         }));
     }
     for t in tasks {

@@ -215,7 +215,7 @@ mod tests {
                 ManifestError::MissingMediaType,
             ),
             (
-                format!(r#"{{"schemaVersion":2,"mediaType":"text/plain"}}"#),
+                r#"{"schemaVersion":2,"mediaType":"text/plain"}"#.to_string(),
                 None,
                 ManifestError::UnsupportedMediaType("text/plain".into()),
             ),
