@@ -1,0 +1,209 @@
+"""The `wharf` process itself: TLS with HTTP/1.1 and HTTP/2, configuration layers
+(file, environment, flags), `serve --help`, request limits, registry host names, the
+`wharf repo` commands and the create-on-push switch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import WHARF_BIN, free_port, need_tool, unique_name
+from ocihelp import Client, sha256
+
+
+def _wait_tls(port: int, ca: str, deadline: float = 20.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            r = requests.get(f"https://localhost:{port}/v2/", verify=ca, timeout=1)
+            if r.status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("TLS server not ready")
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    need_tool("openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    port = free_port()
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen(
+        [WHARF_BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "data"),
+         "--tls-cert", str(cert), "--tls-key", str(key)],
+        stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    try:
+        _wait_tls(port, str(cert))
+        yield port, str(cert)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+
+
+def test_tls_serves_http1_and_http2(tls_server):
+    need_tool("curl")
+    port, ca = tls_server
+    for flag, expected in (("--http1.1", "HTTP/1.1 200"), ("--http2", "HTTP/2 200")):
+        out = subprocess.run(["curl", "-sS", "-i", flag, "--cacert", ca, f"https://localhost:{port}/v2/"],
+                             capture_output=True, text=True, check=True).stdout
+        assert out.startswith(expected), out
+        assert "docker-distribution-api-version: registry/2.0" in out.lower()
+    # Plain HTTP on a TLS port is not answered as HTTP.
+    with pytest.raises(requests.RequestException):
+        requests.get(f"http://localhost:{port}/v2/", timeout=2)
+
+
+def test_config_file_env_and_flags_layer(tmp_path):
+    """File < environment < flags, as documented."""
+    port = free_port()
+    config = tmp_path / "wharf.toml"
+    config.write_text(f'listen = "127.0.0.1:{port}"\naccount_id = "111111111111"\n'
+                      f'regions = ["eu-west-1", "us-east-1"]\nmax_page_size = 7\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_")}
+    env["WHARF_ACCOUNT_ID"] = "222222222222"
+    data = tmp_path / "data"
+    r = subprocess.run([WHARF_BIN, "--config", str(config), "--data-dir", str(data), "repo", "create", "cfg/app"],
+                       env=env, capture_output=True, text=True, check=True)
+    # environment beats the file; the first region of the file is the default
+    assert r.stdout.strip() == "222222222222.dkr.ecr.eu-west-1.localhost/cfg/app"
+    r = subprocess.run([WHARF_BIN, "--config", str(config), "--data-dir", str(data), "--account-id", "333333333333",
+                        "repo", "create", "cfg/app"], env=env, capture_output=True, text=True, check=True)
+    assert r.stdout.strip().startswith("333333333333."), "flags beat the environment"
+
+    proc = subprocess.Popen([WHARF_BIN, "--config", str(config), "--data-dir", str(data), "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if requests.get(url + "/v2/", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.05)
+        body = requests.get(url + "/v2/_catalog").json()
+        assert body == {"repositories": ["cfg/app"]}, "account from the environment, region from the file"
+        r = requests.get(url + "/v2/_catalog?n=100")
+        assert r.status_code == 200  # capped at max_page_size = 7, still answered
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+
+
+def test_bad_config_is_refused_clearly(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('lisen = "127.0.0.1:1"\n')
+    r = subprocess.run([WHARF_BIN, "--config", str(config), "serve"], capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "lisen" in r.stderr
+    r = subprocess.run([WHARF_BIN, "--account-id", "12", "repo", "list"], capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "12 digits" in r.stderr
+
+
+def test_serve_help_documents_every_option():
+    out = subprocess.run([WHARF_BIN, "serve", "--help"], capture_output=True, text=True, check=True).stdout
+    for option in ("--config", "--listen", "--data-dir", "--database-url", "--account-id", "--regions", "--domain",
+                   "--auto-create-repositories", "--tls-cert", "--tls-key", "--log-format", "--max-manifest-bytes",
+                   "--max-blob-bytes", "--max-header-bytes", "--max-page-size", "--cache-ttl-ms", "--cache-bytes",
+                   "--pull-flush-secs", "--shutdown-grace-secs", "--database-max-connections"):
+        assert option in out, option
+    assert "WHARF_LISTEN" in out, "environment variables are documented too"
+
+
+def test_oversized_request_head_is_refused(wharf):
+    """Headers past --max-header-bytes (64 KiB by default) are refused before routing."""
+    r = requests.get(wharf.url + "/v2/", headers={"X-Big": "a" * (80 * 1024)})
+    assert r.status_code == 431
+    assert requests.get(wharf.url + "/v2/").status_code == 200, "the server is unharmed"
+
+
+def test_registry_host_names_select_account_and_region(wharf_factory):
+    server = wharf_factory(extra_args=["--regions", "us-east-1,eu-west-1"])
+    server.create_repo("hosts/app")
+    server.cli("repo", "create", "hosts/eu", "--region", "eu-west-1")
+    # Any other host name is the default account and first region.
+    assert requests.get(server.url + "/v2/_catalog").json() == {"repositories": ["hosts/app"]}
+    eu = {"Host": "000000000000.dkr.ecr.eu-west-1.localhost"}
+    assert requests.get(server.url + "/v2/_catalog", headers=eu).json() == {"repositories": ["hosts/eu"]}
+    other = {"Host": "999999999999.dkr.ecr.us-east-1.localhost"}
+    assert requests.get(server.url + "/v2/_catalog", headers=other).json() == {"repositories": []}
+    r = requests.get(server.url + "/v2/hosts/app/tags/list", headers=other)
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    assert "'999999999999'" in r.json()["errors"][0]["message"]
+    unserved = {"Host": "000000000000.dkr.ecr.ap-south-1.localhost"}
+    r = requests.get(server.url + "/v2/hosts/app/tags/list", headers=unserved)
+    assert r.status_code == 404 and "ap-south-1" in r.json()["errors"][0]["message"]
+
+
+def test_repo_commands(wharf):
+    name = unique_name("cli")
+    uri = wharf.create_repo(name)
+    assert uri == f"000000000000.dkr.ecr.us-east-1.localhost/{name}"
+    dup = wharf.cli("repo", "create", name, check=False)
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+    bad = wharf.cli("repo", "create", "Bad_Name", check=False)
+    assert bad.returncode == 1 and "invalid repository name" in bad.stderr
+    assert name in wharf.cli("repo", "list").stdout.split()
+
+    client = Client(wharf.url)
+    client.push_image(name, "v1")
+    refused = wharf.cli("repo", "delete", name, check=False)
+    assert refused.returncode == 1 and "still contains images" in refused.stderr
+    wharf.cli("repo", "delete", name, "--force")
+    assert name not in wharf.cli("repo", "list").stdout.split()
+    # The running server notices within its cache TTL (1 s by default).
+    deadline = time.monotonic() + 5
+    while requests.get(f"{wharf.url}/v2/{name}/tags/list").status_code != 404:
+        assert time.monotonic() < deadline, "deleted repository still served"
+        time.sleep(0.1)
+    missing = wharf.cli("repo", "delete", name, check=False)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_auto_create_repositories_switch(wharf_factory):
+    server = wharf_factory(extra_args=["--auto-create-repositories"])
+    client = Client(server.url)
+    client.push_image("made/on-push", "v1")
+    assert requests.get(server.url + "/v2/_catalog").json() == {"repositories": ["made/on-push"]}
+    bad = requests.post(server.url + "/v2/Bad/blobs/uploads/")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "NAME_INVALID"
+
+
+def test_sigterm_lets_an_inflight_upload_finish(wharf_factory):
+    """A chunk still arriving when SIGTERM comes is received in full and acknowledged."""
+    server = wharf_factory()
+    server.create_repo("grace/app")
+    r = requests.post(server.url + "/v2/grace/app/blobs/uploads/")
+    location = r.headers["Location"]
+    payload = os.urandom(4 << 20)
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    head = (f"PATCH {location} HTTP/1.1\r\nHost: {server.host}\r\nContent-Length: {len(payload)}\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode()
+    sock.sendall(head + payload[: 1 << 20])
+    time.sleep(0.2)
+    server.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    sock.sendall(payload[1 << 20:])
+    response = sock.recv(4096).decode()
+    sock.close()
+    assert response.startswith("HTTP/1.1 202"), response
+    assert server.proc.wait(timeout=15) == 0
+    server.proc = None
+    server.start()
+    status = requests.get(server.url + location)
+    assert status.status_code == 204 and status.headers["Range"] == f"0-{len(payload) - 1}"
+    done = requests.put(server.url + location, params={"digest": sha256(payload)})
+    assert done.status_code == 201
+    assert requests.get(f"{server.url}/v2/grace/app/blobs/{sha256(payload)}").content == payload
