@@ -1,7 +1,8 @@
 """Fixtures for wharf's end-to-end tests (see tests/e2e/CONTRACT.md).
 
 Fixtures
-  wharf          session-scoped server (SQLite, temp data dir)
+  wharf          session-scoped server (SQLite; the conformance suite also gets one on
+                 PostgreSQL, see pytest_generate_tests)
   repo           function-scoped fresh repository name created on `wharf` (e.g. "t/3f9a0c1d2e")
   wharf_factory  function-scoped factory -> private servers, stopped at teardown:
                    wharf_factory(extra_args=[...], backend="sqlite"|"postgres", env=None,
@@ -343,11 +344,13 @@ def _wharf_tmp() -> Path:
 
 
 @pytest.fixture(scope="session")
-def wharf(_wharf_tmp) -> WharfServer:
-    srv = WharfServer(_wharf_tmp / "session-sqlite", backend="sqlite")
-    srv.start()
+def wharf(request, _wharf_tmp) -> WharfServer:
+    """The shared server; its backend comes from pytest_generate_tests below."""
+    backend = getattr(request, "param", "sqlite")
+    f = _ServerFactory(_wharf_tmp)
+    srv = f(backend=backend, data_dir=_wharf_tmp / f"session-{backend}")
     yield srv
-    srv.stop()
+    f.close()
 
 
 @pytest.fixture
@@ -380,6 +383,15 @@ def wharf_any(backend, _wharf_tmp) -> WharfServer:
 
 
 # --------------------------------------------------------------------------- hooks
+def pytest_generate_tests(metafunc):
+    """The conformance suite runs on both metadata backends (PostgreSQL whenever it is
+    available, always in CI); the other suites use the `wharf` server on SQLite."""
+    if "wharf" not in metafunc.fixturenames:
+        return
+    both = metafunc.module.__name__.startswith("test_conformance") and (PG_URL or IN_CI)
+    metafunc.parametrize("wharf", ["sqlite", "postgres"] if both else ["sqlite"], indirect=True, scope="session")
+
+
 def pytest_configure(config):
     # SIGTERM (e.g. from `timeout` in scripts/test.sh): kill our servers, then let pytest
     # unwind as on Ctrl-C (summary + teardown).

@@ -9,7 +9,6 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 
 from ocihelp import (
     Client,

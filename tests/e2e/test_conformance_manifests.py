@@ -25,12 +25,10 @@ from ocihelp import (
     fake_digest,
     image_manifest,
     index_manifest,
-    media_type,
     new_repo,
     rand_bytes,
     sha256,
     sha512,
-    unique,
 )
 
 MiB = 1024 * 1024

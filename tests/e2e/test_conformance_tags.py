@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ocihelp import Client, assert_error, new_repo, unique
+from ocihelp import Client, assert_error, unique
 
 TAGS = ["v10", "v2", "a-1", "a.1", "a_1", "latest", "1.0", "zz"]
 SORTED = sorted(TAGS)  # no upper case: ASCII and case-insensitive order agree

@@ -114,6 +114,15 @@ impl MetaStore {
         })
     }
 
+    /// A row-locking clause (`" FOR UPDATE"`, `" FOR KEY SHARE"`) for a `SELECT` in a write
+    /// transaction on PostgreSQL. SQLite needs none: it runs one writer at a time.
+    fn lock(&self, clause: &'static str) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => clause,
+        }
+    }
+
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;

@@ -22,9 +22,12 @@ fn manifest(row: &AnyRow) -> Result<ManifestRecord> {
     })
 }
 
-/// Which of `wanted` are absent from `table.column` in the repository.
+/// Which of `wanted` are absent from `table.column` in the repository. The rows found are
+/// locked against deletion until the transaction ends (`lock`), so what was checked is
+/// still there when the references to it are written.
 async fn missing(
     tx: &mut Transaction<'static, Any>,
+    lock: &str,
     table: &str,
     column: &str,
     repository_id: i64,
@@ -34,7 +37,7 @@ async fn missing(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT {column} FROM {table} WHERE repository_id = $1 AND {column} IN ({})",
+        "SELECT {column} FROM {table} WHERE repository_id = $1 AND {column} IN ({}){lock}",
         placeholders(2, wanted.len())
     );
     let mut query = sqlx::query_scalar::<_, String>(&sql).bind(repository_id);
@@ -52,20 +55,25 @@ impl MetaStore {
     /// checking inside the transaction that everything it references is in the repository.
     pub async fn put_manifest(&self, repository_id: i64, new: &NewManifest<'_>) -> Result<PutManifestOutcome> {
         let mut tx = self.begin_write().await?;
-        let absent = missing(&mut tx, "repository_blobs", "digest", repository_id, new.blobs).await?;
+        // What is checked here stays until the references to it are written.
+        let lock = self.lock(" FOR KEY SHARE");
+        let absent = missing(&mut tx, lock, "repository_blobs", "digest", repository_id, new.blobs).await?;
         if !absent.is_empty() {
             return Ok(PutManifestOutcome::MissingBlobs(absent));
         }
-        let absent = missing(&mut tx, "manifests", "digest", repository_id, new.children).await?;
+        let absent = missing(&mut tx, lock, "manifests", "digest", repository_id, new.children).await?;
         if !absent.is_empty() {
             return Ok(PutManifestOutcome::MissingChildren(absent));
         }
         let m = new.record;
-        let inserted = sqlx::query(
+        // On a conflict the no-op update still locks the existing row, so a concurrent
+        // delete of this manifest waits for this transaction instead of removing the row
+        // under the tag and references written below.
+        sqlx::query(
             "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, size, subject_digest,
                                     config_digest, content, pushed_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (repository_id, digest) DO NOTHING",
+             ON CONFLICT (repository_id, digest) DO UPDATE SET digest = excluded.digest",
         )
         .bind(repository_id)
         .bind(&m.digest)
@@ -77,20 +85,15 @@ impl MetaStore {
         .bind(&m.content[..])
         .bind(m.pushed_at)
         .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if inserted {
-            for (table, columns, targets) in [
-                ("manifest_blobs", "manifest_digest, blob_digest", new.blobs),
-                ("manifest_children", "parent_digest, child_digest", new.children),
-            ] {
-                let sql = format!(
-                    "INSERT INTO {table} (repository_id, {columns}) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-                );
-                for target in targets {
-                    sqlx::query(&sql).bind(repository_id).bind(&m.digest).bind(target).execute(&mut *tx).await?;
-                }
+        .await?;
+        for (table, columns, targets) in [
+            ("manifest_blobs", "manifest_digest, blob_digest", new.blobs),
+            ("manifest_children", "parent_digest, child_digest", new.children),
+        ] {
+            let sql =
+                format!("INSERT INTO {table} (repository_id, {columns}) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING");
+            for target in targets {
+                sqlx::query(&sql).bind(repository_id).bind(&m.digest).bind(target).execute(&mut *tx).await?;
             }
         }
         if let Some(tag) = new.tag {
@@ -128,6 +131,13 @@ impl MetaStore {
     /// Also returns the tags that pointed at it.
     pub async fn delete_manifest(&self, repository_id: i64, digest: &str) -> Result<(DeleteOutcome, Vec<String>)> {
         let mut tx = self.begin_write().await?;
+        // Lock order: the manifest row before its tags, as in `put_manifest`, so a delete
+        // racing a push of the same manifest waits instead of deadlocking.
+        let sql =
+            format!("SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2{}", self.lock(" FOR UPDATE"));
+        if sqlx::query(&sql).bind(repository_id).bind(digest).fetch_optional(&mut *tx).await?.is_none() {
+            return Ok((DeleteOutcome::NotFound, Vec::new()));
+        }
         let referenced =
             sqlx::query("SELECT 1 FROM manifest_children WHERE repository_id = $1 AND child_digest = $2 LIMIT 1")
                 .bind(repository_id)
