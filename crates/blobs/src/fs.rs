@@ -101,10 +101,6 @@ impl BlobStore for FsBlobStore {
         Ok(tokio::fs::try_exists(self.blob_path(digest)).await?)
     }
 
-    async fn delete(&self, digest: &Digest) -> Result<()> {
-        tokio::fs::remove_file(self.blob_path(digest)).await.map_err(not_found)
-    }
-
     async fn create_upload(&self, id: &str) -> Result<()> {
         let path = self.upload_path(id);
         spawn_blocking(move || OpenOptions::new().write(true).create_new(true).open(path))

@@ -59,9 +59,6 @@ pub trait BlobStore: Send + Sync + 'static {
 
     async fn exists(&self, digest: &Digest) -> Result<bool>;
 
-    /// Removes a blob's bytes (garbage collection; metadata must no longer point at it).
-    async fn delete(&self, digest: &Digest) -> Result<()>;
-
     /// Opens an empty upload session.
     async fn create_upload(&self, id: &str) -> Result<()>;
 

@@ -6,12 +6,6 @@ use wharf_oci::Digest;
 
 use crate::{Registry, RegistryError, Result, now_ms};
 
-/// An open blob: its full size and the bytes of the requested range.
-pub struct BlobRead {
-    pub size: u64,
-    pub body: ByteStream,
-}
-
 impl Registry {
     /// The size of a blob readable in the repository.
     pub async fn blob_size(&self, key: &RepositoryKey, digest: &Digest) -> Result<u64> {

@@ -64,10 +64,3 @@ impl From<BlobError> for RegistryError {
         }
     }
 }
-
-impl RegistryError {
-    /// Whether this is the server's fault (logged as an error, answered as a 5xx).
-    pub fn is_internal(&self) -> bool {
-        matches!(self, RegistryError::Meta(_) | RegistryError::Storage(_))
-    }
-}

@@ -17,7 +17,6 @@ use wharf_blobs::BlobStore;
 use wharf_meta::{ManifestRecord, MetaStore, Repository, RepositoryKey};
 use wharf_oci::{Digest, Reference};
 
-pub use blobs::BlobRead;
 pub use error::RegistryError;
 pub use manifests::{PushedManifest, Referrers};
 pub use uploads::UploadBody;
@@ -39,17 +38,6 @@ pub struct RegistryConfig {
     pub cache_ttl: Duration,
     /// Memory for cached manifests, repository and blob-link lookups.
     pub cache_bytes: u64,
-}
-
-impl Default for RegistryConfig {
-    fn default() -> Self {
-        RegistryConfig {
-            auto_create_repositories: false,
-            max_manifest_bytes: 4 * 1024 * 1024,
-            cache_ttl: Duration::from_secs(1),
-            cache_bytes: 32 * 1024 * 1024,
-        }
-    }
 }
 
 pub struct Registry {

@@ -30,10 +30,6 @@ impl Hosts {
         &self.regions[0]
     }
 
-    pub fn default_account(&self) -> &str {
-        &self.default_account
-    }
-
     /// `(account, region)` for a `Host` header value.
     pub fn registry<'a>(&'a self, host: Option<&'a str>) -> Result<(&'a str, &'a str), HostError> {
         let fallback = Ok((self.default_account.as_str(), self.default_region()));
