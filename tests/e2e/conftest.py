@@ -1,4 +1,4 @@
-"""Fixtures for wharf's end-to-end tests (see tests/e2e/CONTRACT.md).
+"""Fixtures for wharf's end-to-end tests (see tests/e2e/README.md).
 
 Fixtures
   wharf          session-scoped server (SQLite; the conformance suite also gets one on

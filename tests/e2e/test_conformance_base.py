@@ -1,7 +1,7 @@
 """OCI Distribution conformance: API version check, repository names, error bodies.
 
 Spec: opencontainers/distribution-spec spec.md ("Determining Support", "Pulling manifests"
-<name> grammar, "Error Codes"); wharf CONTRACT.md (repositories must exist; ECR name grammar,
+<name> grammar, "Error Codes"); wharf README (repositories must exist; ECR name grammar,
 2..256 characters).
 """
 

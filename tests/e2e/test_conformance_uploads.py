@@ -506,7 +506,7 @@ def test_blob_invisible_until_session_closed(c, repo):
 
 
 def test_resume_after_restart(wharf_factory):
-    # spec use case "Resumable Push"; CONTRACT: upload sessions survive a server restart
+    # spec use case "Resumable Push"; wharf: upload sessions survive a server restart
     srv = wharf_factory()
     name = new_repo(srv)
     c = Client(srv.url)
