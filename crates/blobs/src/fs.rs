@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,13 +18,17 @@ use wharf_oci::{Algorithm, Digest, Hasher};
 
 use crate::{AppendCheck, BlobError, BlobStore, ByteStream, Result};
 
-/// Read size for serving blobs: large enough for few syscalls, small enough that many
-/// concurrent downloads stay within a modest memory budget.
-const READ_CHUNK: usize = 256 * 1024;
+/// Read size for serving blobs: each chunk costs a hand-off to the blocking pool, so it is
+/// large; one is read ahead, so a download holds at most two.
+const READ_CHUNK: usize = 1024 * 1024;
 /// Session states kept between requests; past this, idle ones are dropped.
 const MAX_CACHED_SESSIONS: usize = 4096;
-/// Chunks queued between the request body and the writer thread.
-const WRITE_QUEUE: usize = 8;
+/// Received pieces are handed to the writer thread in batches of about this many bytes:
+/// the body arrives in pieces of a few KiB, and waking the thread for each would cost more
+/// CPU than hashing them. Batching moves the pieces, it does not copy them.
+const WRITE_BATCH: usize = 256 * 1024;
+/// Batches queued between the receiving side and the writer thread.
+const WRITE_QUEUE: usize = 4;
 
 /// What is known about a session between requests.
 #[derive(Clone)]
@@ -128,12 +132,7 @@ impl BlobStore for FsBlobStore {
             *cached = Some(state);
             return Err(BlobError::OffsetMismatch { current, requested });
         }
-        let path = self.upload_path(id);
-        let file = spawn_blocking(move || OpenOptions::new().append(true).open(path))
-            .await
-            .map_err(join_error)?
-            .map_err(upload_missing)?;
-        let outcome = write_chunk(file, state.clone(), check, body, self.max_blob_bytes).await;
+        let outcome = write_chunk(self.upload_path(id), state.clone(), check, body, self.max_blob_bytes).await;
         match outcome {
             Ok(next) => {
                 let len = next.len;
@@ -187,35 +186,40 @@ impl BlobStore for FsBlobStore {
     }
 }
 
-/// Streams `body` into `file` on a blocking thread while hashing it, so receiving,
-/// hashing and writing overlap. Returns the state after the chunk.
+/// Streams `body` into the session file on a blocking thread while hashing it, so
+/// receiving, hashing and writing overlap. Returns the state after the chunk.
 async fn write_chunk(
-    mut file: File,
+    path: PathBuf,
     state: SessionState,
     check: AppendCheck,
     mut body: ByteStream,
     max: u64,
 ) -> Result<SessionState> {
-    let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+    let (tx, mut rx) = mpsc::channel::<Vec<Bytes>>(WRITE_QUEUE);
     let SessionState { len, mut hasher } = state;
-    let writer = spawn_blocking(move || -> io::Result<Hasher> {
-        while let Some(chunk) = rx.blocking_recv() {
-            file.write_all(&chunk)?;
-            hasher.update(&chunk);
+    let writer = spawn_blocking(move || -> Result<Hasher> {
+        let mut file = OpenOptions::new().append(true).open(path).map_err(upload_missing)?;
+        while let Some(batch) = rx.blocking_recv() {
+            write_all_vectored(&mut file, &batch)?;
+            for piece in &batch {
+                hasher.update(piece);
+            }
         }
         Ok(hasher)
     });
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
     let mut received: u64 = 0;
     let mut failure = None;
     while let Some(item) = body.next().await {
-        let chunk = match item {
-            Ok(chunk) => chunk,
+        let piece = match item {
+            Ok(piece) => piece,
             Err(e) => {
                 failure = Some(BlobError::Body(e));
                 break;
             }
         };
-        received += chunk.len() as u64;
+        received += piece.len() as u64;
         if len + received > max {
             failure = Some(BlobError::TooLarge { max });
             break;
@@ -224,9 +228,17 @@ async fn write_chunk(
             failure = Some(BlobError::LengthMismatch { expected, received });
             break;
         }
-        if tx.send(chunk).await.is_err() {
-            break; // the writer failed; its error is reported below
+        batch_bytes += piece.len();
+        batch.push(piece);
+        if batch_bytes >= WRITE_BATCH {
+            batch_bytes = 0;
+            if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                break; // the writer failed; its error is reported below
+            }
         }
+    }
+    if failure.is_none() && !batch.is_empty() {
+        let _ = tx.send(batch).await;
     }
     drop(tx);
     let hasher = writer.await.map_err(join_error)??;
@@ -237,6 +249,21 @@ async fn write_chunk(
         return Err(BlobError::LengthMismatch { expected, received });
     }
     Ok(SessionState { len: len + received, hasher })
+}
+
+/// Writes every piece with as few `writev` calls as the kernel allows.
+/// (`Write::write_all_vectored` is not stable yet.)
+fn write_all_vectored(file: &mut File, pieces: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|p| IoSlice::new(p)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = file.write_vectored(rest)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
 }
 
 /// Makes a verified upload the durable blob at `target`: data synced, renamed into place,
