@@ -126,7 +126,10 @@ impl MetaStore {
 }
 
 fn sqlite_pool(max: u32, cfg: &PoolConfig) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).acquire_timeout(cfg.acquire_timeout).after_connect(|conn, _| {
+    // No ping before each use: a local file does not go away, and the ping would add a
+    // round trip to every query.
+    let options = AnyPoolOptions::new().max_connections(max).acquire_timeout(cfg.acquire_timeout);
+    options.test_before_acquire(false).after_connect(|conn, _| {
         Box::pin(async move {
             // NORMAL in WAL mode: a commit survives a killed process (the WAL is in the
             // OS page cache); only power loss can drop the last commits.

@@ -64,6 +64,13 @@ impl<K: Eq + Hash + Clone, V: Clone + Weight> ReadCache<K, V> {
         Ok(value)
     }
 
+    /// Caches a value the caller has just written itself.
+    pub fn insert(&self, key: K, value: V) {
+        if !self.ttl.is_zero() {
+            self.cache.insert(key, (value, Instant::now()));
+        }
+    }
+
     pub fn invalidate(&self, key: &K) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.cache.remove(key);

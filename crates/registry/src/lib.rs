@@ -47,6 +47,8 @@ pub struct Registry {
     repositories: ReadCache<RepositoryKey, Arc<Repository>>,
     manifests: ReadCache<(i64, Reference), Arc<ManifestRecord>>,
     blob_links: ReadCache<(i64, Digest), i64>,
+    /// Upload session → repository id.
+    uploads: ReadCache<String, i64>,
     pulls: PullRecorder,
 }
 
@@ -56,8 +58,9 @@ impl Registry {
         let small = (config.cache_bytes / 8).max(1024);
         Registry {
             repositories: ReadCache::new(small, config.cache_ttl),
-            manifests: ReadCache::new(config.cache_bytes.saturating_sub(2 * small).max(1024), config.cache_ttl),
+            manifests: ReadCache::new(config.cache_bytes.saturating_sub(3 * small).max(1024), config.cache_ttl),
             blob_links: ReadCache::new(small, config.cache_ttl),
+            uploads: ReadCache::new(small, config.cache_ttl),
             pulls: PullRecorder::default(),
             meta,
             blobs,

@@ -20,6 +20,7 @@ impl Registry {
         // Bytes side first: the metadata row never names a session the store lacks.
         self.blobs.create_upload(&id).await?;
         self.meta.create_upload(&id, repo.id, now_ms()).await?;
+        self.uploads.insert(id.clone(), repo.id);
         Ok(id)
     }
 
@@ -55,6 +56,7 @@ impl Registry {
         self.session(key, id).await?;
         self.blobs.abort(id).await?;
         self.meta.delete_upload(id).await?;
+        self.uploads.invalidate(&id.to_owned());
         Ok(())
     }
 
@@ -78,12 +80,14 @@ impl Registry {
             Err(e) => {
                 if has_row {
                     self.meta.delete_upload(id).await?;
+                    self.uploads.invalidate(&id.to_owned());
                 }
                 return Err(e.into());
             }
         };
         let upload_row = has_row.then_some(id);
         self.meta.commit_blob(repo.id, digest.as_str(), size as i64, upload_row, now_ms()).await?;
+        self.uploads.invalidate(&id.to_owned());
         self.blob_links.invalidate(&(repo.id, digest.clone()));
         Ok(size)
     }
@@ -95,8 +99,11 @@ impl Registry {
             return Err(RegistryError::UploadNotFound);
         }
         let repo = self.repository(key).await?;
-        match self.meta.upload(id).await? {
-            Some(upload) if upload.repository_id == repo.id => Ok(repo),
+        // A session never changes repository, so the mapping can be cached; once the
+        // session is closed the blob store no longer knows it, whatever the cache says.
+        let load = async { Ok::<_, RegistryError>(self.meta.upload(id).await?.map(|u| u.repository_id)) };
+        match self.uploads.get_or_load(&id.to_owned(), load).await? {
+            Some(repository_id) if repository_id == repo.id => Ok(repo),
             _ => Err(RegistryError::UploadNotFound),
         }
     }
