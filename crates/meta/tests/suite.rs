@@ -223,6 +223,10 @@ async fn uploads(store: MetaStore) {
     assert_eq!(store.upload("u1").await.unwrap(), Some(Upload { id: "u1".into(), repository_id: r.id, created_at: 5 }));
     store.commit_blob(r.id, A, 3, Some("u1"), 6).await.unwrap();
     assert_eq!(store.upload("u1").await.unwrap(), None, "committing closes the session");
+    // A commit that fails half-way (no such repository) leaves nothing and no open
+    // transaction behind.
+    assert!(store.commit_blob(r.id + 1000, B, 3, None, 6).await.is_err());
+    assert_eq!(store.mount_blob(r.id, r.id, B, 7).await.unwrap(), None);
     store.create_upload("u2", r.id, 5).await.unwrap();
     assert!(store.delete_upload("u2").await.unwrap());
     assert!(!store.delete_upload("u2").await.unwrap());
