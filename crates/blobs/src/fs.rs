@@ -143,10 +143,13 @@ impl BlobStore for FsBlobStore {
                 // All or nothing: cut the file back to where this chunk started.
                 let path = self.upload_path(id);
                 let len = state.len;
-                spawn_blocking(move || OpenOptions::new().write(true).open(path)?.set_len(len))
-                    .await
-                    .map_err(join_error)??;
-                *cached = Some(state);
+                let cut = spawn_blocking(move || OpenOptions::new().write(true).open(path)?.set_len(len));
+                match cut.await.map_err(join_error)? {
+                    Ok(()) => *cached = Some(state),
+                    // The session is gone altogether; the append's own error says why.
+                    Err(gone) if gone.kind() == io::ErrorKind::NotFound => {}
+                    Err(other) => return Err(other.into()),
+                }
                 Err(e)
             }
         }
