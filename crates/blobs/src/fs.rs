@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, spawn_blocking};
 use wharf_oci::{Algorithm, Digest, Hasher};
 
-use crate::{AppendCheck, BlobError, BlobStore, ByteStream, Result};
+use crate::{BlobError, BlobStore, ByteStream, Chunk, Result};
 
 /// Read size for serving blobs: each chunk costs a hand-off to the blocking pool, so it is
 /// large; one is read ahead, so a download holds at most two.
@@ -91,6 +91,49 @@ impl FsBlobStore {
             .map_err(upload_missing)?;
         Ok(SessionState { len, hasher })
     }
+
+    /// Appends a chunk under the session's lock; with `install`, also verifies the whole
+    /// content and makes it the blob, in the same blocking task. All or nothing: a chunk
+    /// that fails is cut off again and the session stays as it was, unless the content
+    /// turned out not to match its digest, which ends the session.
+    async fn write(&self, id: &str, chunk: Chunk, install: Option<Install>) -> Result<u64> {
+        let slot = self.slot(id);
+        let mut cached = slot.lock().await;
+        let state = self.state(id, &mut cached).await?;
+        if let Some(requested) = chunk.check.offset.filter(|&o| o != state.len) {
+            let current = state.len;
+            *cached = Some(state);
+            return Err(BlobError::OffsetMismatch { current, requested });
+        }
+        let finishing = install.is_some();
+        match write_chunk(self.upload_path(id), state.clone(), chunk, self.max_blob_bytes, install).await {
+            Ok(next) => {
+                let len = next.len;
+                if finishing {
+                    self.forget(id);
+                } else {
+                    *cached = Some(next);
+                }
+                Ok(len)
+            }
+            Err(e @ BlobError::DigestMismatch { .. }) => {
+                self.forget(id);
+                Err(e)
+            }
+            Err(e) => {
+                let path = self.upload_path(id);
+                let len = state.len;
+                let cut = spawn_blocking(move || OpenOptions::new().write(true).open(path)?.set_len(len));
+                match cut.await.map_err(join_error)? {
+                    Ok(()) => *cached = Some(state),
+                    // The session is gone altogether; the write's own error says why.
+                    Err(gone) if gone.kind() == io::ErrorKind::NotFound => {}
+                    Err(other) => return Err(other.into()),
+                }
+                Err(e)
+            }
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -123,62 +166,27 @@ impl BlobStore for FsBlobStore {
         }
     }
 
-    async fn append(&self, id: &str, check: AppendCheck, body: ByteStream) -> Result<u64> {
-        let slot = self.slot(id);
-        let mut cached = slot.lock().await;
-        let state = self.state(id, &mut cached).await?;
-        if let Some(requested) = check.offset.filter(|&o| o != state.len) {
-            let current = state.len;
-            *cached = Some(state);
-            return Err(BlobError::OffsetMismatch { current, requested });
-        }
-        let outcome = write_chunk(self.upload_path(id), state.clone(), check, body, self.max_blob_bytes).await;
-        match outcome {
-            Ok(next) => {
-                let len = next.len;
-                *cached = Some(next);
-                Ok(len)
-            }
-            Err(e) => {
-                // All or nothing: cut the file back to where this chunk started.
-                let path = self.upload_path(id);
-                let len = state.len;
-                let cut = spawn_blocking(move || OpenOptions::new().write(true).open(path)?.set_len(len));
-                match cut.await.map_err(join_error)? {
-                    Ok(()) => *cached = Some(state),
-                    // The session is gone altogether; the append's own error says why.
-                    Err(gone) if gone.kind() == io::ErrorKind::NotFound => {}
-                    Err(other) => return Err(other.into()),
-                }
-                Err(e)
-            }
-        }
+    async fn append(&self, id: &str, chunk: Chunk) -> Result<u64> {
+        self.write(id, chunk, None).await
     }
 
-    async fn commit(&self, id: &str, digest: &Digest) -> Result<u64> {
-        let slot = self.slot(id);
-        let mut cached = slot.lock().await;
-        let state = self.state(id, &mut cached).await;
-        self.forget(id);
-        let state = state?;
-        let upload = self.upload_path(id);
-        let target = self.blob_path(digest);
-        let declared = digest.clone();
-        spawn_blocking(move || -> Result<u64> {
-            let actual = if declared.algorithm() == Algorithm::Sha256 {
-                state.hasher.finish()
-            } else {
-                hash_file(&upload, declared.algorithm())?.1.finish()
-            };
-            if actual != declared {
-                std::fs::remove_file(&upload)?;
-                return Err(BlobError::DigestMismatch { declared, actual });
+    async fn commit(&self, id: &str, digest: &Digest, last: Option<Chunk>) -> Result<u64> {
+        let install = Install { declared: digest.clone(), target: self.blob_path(digest) };
+        match last {
+            Some(chunk) => self.write(id, chunk, Some(install)).await,
+            None => {
+                let slot = self.slot(id);
+                let mut cached = slot.lock().await;
+                let state = self.state(id, &mut cached).await;
+                self.forget(id);
+                let SessionState { len, hasher } = state?;
+                let upload = self.upload_path(id);
+                spawn_blocking(move || verify_and_install(&upload, &File::open(&upload)?, hasher, &install))
+                    .await
+                    .map_err(join_error)??;
+                Ok(len)
             }
-            install(&upload, &target)?;
-            Ok(state.len)
-        })
-        .await
-        .map_err(join_error)?
+        }
     }
 
     async fn abort(&self, id: &str) -> Result<()> {
@@ -189,27 +197,52 @@ impl BlobStore for FsBlobStore {
     }
 }
 
-/// Streams `body` into the session file on a blocking thread while hashing it, so
-/// receiving, hashing and writing overlap. Returns the state after the chunk.
+/// Where verified content goes, and what it must hash to.
+struct Install {
+    declared: Digest,
+    target: PathBuf,
+}
+
+/// What the receiving side tells the writer thread.
+enum ToWriter {
+    Batch(Vec<Bytes>),
+    /// Every byte arrived as declared: go on to verify and install, if asked to.
+    Complete,
+}
+
+/// Streams `chunk` into the session file on a blocking thread while hashing it, so
+/// receiving, hashing and writing overlap; with `install`, the same thread then verifies
+/// the content and installs it. Returns the state after the chunk.
 async fn write_chunk(
     path: PathBuf,
     state: SessionState,
-    check: AppendCheck,
-    mut body: ByteStream,
+    chunk: Chunk,
     max: u64,
+    install: Option<Install>,
 ) -> Result<SessionState> {
-    let (tx, mut rx) = mpsc::channel::<Vec<Bytes>>(WRITE_QUEUE);
+    let (tx, mut rx) = mpsc::channel::<ToWriter>(WRITE_QUEUE);
     let SessionState { len, mut hasher } = state;
     let writer = spawn_blocking(move || -> Result<Hasher> {
-        let mut file = OpenOptions::new().append(true).open(path).map_err(upload_missing)?;
-        while let Some(batch) = rx.blocking_recv() {
-            write_all_vectored(&mut file, &batch)?;
-            for piece in &batch {
-                hasher.update(piece);
+        let mut file = OpenOptions::new().append(true).open(&path).map_err(upload_missing)?;
+        while let Some(message) = rx.blocking_recv() {
+            match message {
+                ToWriter::Batch(batch) => {
+                    write_all_vectored(&mut file, &batch)?;
+                    for piece in &batch {
+                        hasher.update(piece);
+                    }
+                }
+                ToWriter::Complete => {
+                    if let Some(install) = &install {
+                        verify_and_install(&path, &file, hasher.clone(), install)?;
+                    }
+                    break;
+                }
             }
         }
         Ok(hasher)
     });
+    let (check, mut body) = (chunk.check, chunk.body);
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
     let mut received: u64 = 0;
@@ -235,23 +268,27 @@ async fn write_chunk(
         batch.push(piece);
         if batch_bytes >= WRITE_BATCH {
             batch_bytes = 0;
-            if tx.send(std::mem::take(&mut batch)).await.is_err() {
+            if tx.send(ToWriter::Batch(std::mem::take(&mut batch))).await.is_err() {
                 break; // the writer failed; its error is reported below
             }
         }
     }
-    if failure.is_none() && !batch.is_empty() {
-        let _ = tx.send(batch).await;
+    if failure.is_none()
+        && let Some(expected) = check.length.filter(|&l| received != l)
+    {
+        failure = Some(BlobError::LengthMismatch { expected, received });
+    }
+    if failure.is_none() {
+        // Without `Complete` the writer stops after what it has, and installs nothing.
+        let _ = tx.send(ToWriter::Batch(batch)).await;
+        let _ = tx.send(ToWriter::Complete).await;
     }
     drop(tx);
     let hasher = writer.await.map_err(join_error)??;
-    if let Some(e) = failure {
-        return Err(e);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(SessionState { len: len + received, hasher }),
     }
-    if let Some(expected) = check.length.filter(|&l| received != l) {
-        return Err(BlobError::LengthMismatch { expected, received });
-    }
-    Ok(SessionState { len: len + received, hasher })
 }
 
 /// Writes every piece with as few `writev` calls as the kernel allows.
@@ -269,21 +306,31 @@ fn write_all_vectored(file: &mut File, pieces: &[Bytes]) -> io::Result<()> {
     Ok(())
 }
 
-/// Makes a verified upload the durable blob at `target`: data synced, renamed into place,
-/// directory entry synced. An existing blob with that digest has the same bytes, so the
-/// upload is then simply dropped.
-fn install(upload: &Path, target: &Path) -> io::Result<()> {
-    if target.exists() {
-        return std::fs::remove_file(upload);
+/// Checks the session's content against the declared digest (`hasher` holds its SHA-256)
+/// and makes it the durable blob: data synced, renamed into place, directory entry synced.
+/// An existing blob with that digest has the same bytes, so the upload is then dropped.
+/// On a mismatch the upload is removed.
+fn verify_and_install(upload: &Path, file: &File, hasher: Hasher, install: &Install) -> Result<()> {
+    let actual = match install.declared.algorithm() {
+        Algorithm::Sha256 => hasher.finish(),
+        other => hash_file(upload, other)?.1.finish(),
+    };
+    if actual != install.declared {
+        std::fs::remove_file(upload)?;
+        return Err(BlobError::DigestMismatch { declared: install.declared.clone(), actual });
     }
-    File::open(upload)?.sync_data()?;
+    let target = &install.target;
+    if target.exists() {
+        return Ok(std::fs::remove_file(upload)?);
+    }
+    file.sync_data()?;
     let dir = target.parent().expect("blob path has a parent");
     if !dir.exists() {
         std::fs::create_dir_all(dir)?;
         sync_dir(dir.parent().expect("prefix dir has a parent"))?;
     }
     std::fs::rename(upload, target)?;
-    sync_dir(dir)
+    Ok(sync_dir(dir)?)
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -52,6 +52,18 @@ pub struct AppendCheck {
     pub length: Option<u64>,
 }
 
+/// Bytes of an upload as received, with what the client declared about them.
+pub struct Chunk {
+    pub check: AppendCheck,
+    pub body: ByteStream,
+}
+
+impl Chunk {
+    pub fn new(check: AppendCheck, body: ByteStream) -> Chunk {
+        Chunk { check, body }
+    }
+}
+
 #[async_trait::async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     /// Bytes `start..end` of a blob (`end` exclusive, at most the blob's size).
@@ -66,11 +78,12 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn upload_len(&self, id: &str) -> Result<Option<u64>>;
 
     /// Appends a chunk. Either every byte of it lands or none does; the new length.
-    async fn append(&self, id: &str, check: AppendCheck, body: ByteStream) -> Result<u64>;
+    async fn append(&self, id: &str, chunk: Chunk) -> Result<u64>;
 
-    /// Verifies the session's content against `digest` and makes it the durable blob
-    /// `digest`. The session is gone afterwards, whatever the outcome. The blob's size.
-    async fn commit(&self, id: &str, digest: &Digest) -> Result<u64>;
+    /// Appends an optional last chunk, verifies the session's content against `digest` and
+    /// makes it the durable blob `digest`; the blob's size. Afterwards the session is gone,
+    /// unless the last chunk itself failed (then it is as before, as with `append`).
+    async fn commit(&self, id: &str, digest: &Digest, last: Option<Chunk>) -> Result<u64>;
 
     /// Drops a session and its bytes.
     async fn abort(&self, id: &str) -> Result<()>;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use wharf_blobs::{AppendCheck, BlobError, BlobStore, ByteStream, FsBlobStore};
+use wharf_blobs::{AppendCheck, BlobError, BlobStore, ByteStream, Chunk, FsBlobStore};
 use wharf_oci::{Algorithm, Digest};
 
 fn body(chunks: &[&[u8]]) -> ByteStream {
@@ -37,13 +37,13 @@ async fn chunked_upload_commit_and_ranged_reads() {
     let dir = tempfile::tempdir().unwrap();
     let store = fs_store(dir.path());
     store.create_upload("u").await.unwrap();
-    assert_eq!(store.append("u", AppendCheck::default(), body(&[b"hello ", b"wor"])).await.unwrap(), 9);
+    assert_eq!(store.append("u", Chunk::new(AppendCheck::default(), body(&[b"hello ", b"wor"]))).await.unwrap(), 9);
     let check = AppendCheck { offset: Some(9), length: Some(2) };
-    assert_eq!(store.append("u", check, body(&[b"ld"])).await.unwrap(), 11);
+    assert_eq!(store.append("u", Chunk::new(check, body(&[b"ld"]))).await.unwrap(), 11);
     assert_eq!(store.upload_len("u").await.unwrap(), Some(11));
     let digest = Digest::sha256_of(b"hello world");
     assert!(!store.exists(&digest).await.unwrap(), "invisible before commit");
-    assert_eq!(store.commit("u", &digest).await.unwrap(), 11);
+    assert_eq!(store.commit("u", &digest, None).await.unwrap(), 11);
     assert!(store.exists(&digest).await.unwrap());
     assert_eq!(store.upload_len("u").await.unwrap(), None, "session gone");
     assert_eq!(read_all(&*store, &digest, 0, 11).await, b"hello world");
@@ -55,25 +55,28 @@ async fn a_failed_append_leaves_the_session_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let store = fs_store(dir.path());
     store.create_upload("u").await.unwrap();
-    store.append("u", AppendCheck::default(), body(&[b"abc"])).await.unwrap();
+    store.append("u", Chunk::new(AppendCheck::default(), body(&[b"abc"]))).await.unwrap();
 
     let wrong_offset = AppendCheck { offset: Some(0), length: None };
-    let e = store.append("u", wrong_offset, body(&[b"x"])).await.unwrap_err();
+    let e = store.append("u", Chunk::new(wrong_offset, body(&[b"x"]))).await.unwrap_err();
     assert!(matches!(e, BlobError::OffsetMismatch { current: 3, requested: 0 }), "{e}");
 
     let short = AppendCheck { offset: Some(3), length: Some(10) };
-    let e = store.append("u", short, body(&[b"12345"])).await.unwrap_err();
+    let e = store.append("u", Chunk::new(short, body(&[b"12345"]))).await.unwrap_err();
     assert!(matches!(e, BlobError::LengthMismatch { expected: 10, received: 5 }), "{e}");
 
     let long = AppendCheck { offset: None, length: Some(2) };
-    assert!(matches!(store.append("u", long, body(&[b"12345"])).await, Err(BlobError::LengthMismatch { .. })));
+    assert!(matches!(
+        store.append("u", Chunk::new(long, body(&[b"12345"]))).await,
+        Err(BlobError::LengthMismatch { .. })
+    ));
 
-    let e = store.append("u", AppendCheck::default(), failing_body(b"zzz")).await.unwrap_err();
+    let e = store.append("u", Chunk::new(AppendCheck::default(), failing_body(b"zzz"))).await.unwrap_err();
     assert!(matches!(e, BlobError::Body(_)), "{e}");
 
     assert_eq!(store.upload_len("u").await.unwrap(), Some(3), "all or nothing");
-    store.append("u", AppendCheck::default(), body(&[b"def"])).await.unwrap();
-    assert_eq!(store.commit("u", &Digest::sha256_of(b"abcdef")).await.unwrap(), 6);
+    store.append("u", Chunk::new(AppendCheck::default(), body(&[b"def"]))).await.unwrap();
+    assert_eq!(store.commit("u", &Digest::sha256_of(b"abcdef"), None).await.unwrap(), 6);
 }
 
 #[tokio::test]
@@ -81,9 +84,9 @@ async fn digest_mismatch_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = fs_store(dir.path());
     store.create_upload("u").await.unwrap();
-    store.append("u", AppendCheck::default(), body(&[b"data"])).await.unwrap();
+    store.append("u", Chunk::new(AppendCheck::default(), body(&[b"data"]))).await.unwrap();
     let claimed = Digest::sha256_of(b"other");
-    assert!(matches!(store.commit("u", &claimed).await, Err(BlobError::DigestMismatch { .. })));
+    assert!(matches!(store.commit("u", &claimed, None).await, Err(BlobError::DigestMismatch { .. })));
     assert!(!store.exists(&claimed).await.unwrap());
     assert!(!store.exists(&Digest::sha256_of(b"data")).await.unwrap());
     assert_eq!(store.upload_len("u").await.unwrap(), None);
@@ -95,14 +98,15 @@ async fn a_session_resumes_in_a_new_process() {
     {
         let store = fs_store(dir.path());
         store.create_upload("u").await.unwrap();
-        store.append("u", AppendCheck::default(), body(&[b"first half, "])).await.unwrap();
+        store.append("u", Chunk::new(AppendCheck::default(), body(&[b"first half, "]))).await.unwrap();
     }
     // A fresh store (a restarted server, another node) rebuilds the hash from the file.
     let store = fs_store(dir.path());
     let len = store.upload_len("u").await.unwrap().unwrap();
-    store.append("u", AppendCheck { offset: Some(len), length: None }, body(&[b"second half"])).await.unwrap();
+    let rest = Chunk::new(AppendCheck { offset: Some(len), length: None }, body(&[b"second half"]));
+    store.append("u", rest).await.unwrap();
     let digest = Digest::sha256_of(b"first half, second half");
-    assert_eq!(store.commit("u", &digest).await.unwrap(), 23);
+    assert_eq!(store.commit("u", &digest, None).await.unwrap(), 23);
 }
 
 #[tokio::test]
@@ -110,14 +114,14 @@ async fn sha512_and_size_limit() {
     let dir = tempfile::tempdir().unwrap();
     let store = fs_store(dir.path());
     store.create_upload("u").await.unwrap();
-    store.append("u", AppendCheck::default(), body(&[b"x"])).await.unwrap();
+    store.append("u", Chunk::new(AppendCheck::default(), body(&[b"x"]))).await.unwrap();
     let digest = Digest::of(Algorithm::Sha512, b"x");
-    assert_eq!(store.commit("u", &digest).await.unwrap(), 1);
+    assert_eq!(store.commit("u", &digest, None).await.unwrap(), 1);
     assert_eq!(read_all(&*store, &digest, 0, 1).await, b"x");
 
     store.create_upload("big").await.unwrap();
     let mib = vec![0u8; 1 << 20];
-    let e = store.append("big", AppendCheck::default(), body(&[&mib, b"!"])).await.unwrap_err();
+    let e = store.append("big", Chunk::new(AppendCheck::default(), body(&[&mib, b"!"]))).await.unwrap_err();
     assert!(matches!(e, BlobError::TooLarge { .. }), "{e}");
     assert_eq!(store.upload_len("big").await.unwrap(), Some(0));
 }
@@ -134,8 +138,8 @@ async fn the_same_blob_committed_concurrently_is_stored_once() {
         tasks.push(tokio::spawn(async move {
             let id = format!("u{i}");
             store.create_upload(&id).await.unwrap();
-            store.append(&id, AppendCheck::default(), body(&[b"shared ", b"layer"])).await.unwrap();
-            store.commit(&id, &digest).await.unwrap()
+            store.append(&id, Chunk::new(AppendCheck::default(), body(&[b"shared ", b"layer"]))).await.unwrap();
+            store.commit(&id, &digest, None).await.unwrap()
         }));
     }
     for t in tasks {
@@ -150,11 +154,42 @@ async fn the_same_blob_committed_concurrently_is_stored_once() {
 async fn unknown_sessions_and_blobs() {
     let dir = tempfile::tempdir().unwrap();
     let store = fs_store(dir.path());
-    assert!(matches!(store.append("nope", AppendCheck::default(), body(&[b"x"])).await, Err(BlobError::UploadUnknown)));
-    assert!(matches!(store.commit("nope", &Digest::sha256_of(b"")).await, Err(BlobError::UploadUnknown)));
+    assert!(matches!(
+        store.append("nope", Chunk::new(AppendCheck::default(), body(&[b"x"]))).await,
+        Err(BlobError::UploadUnknown)
+    ));
+    assert!(matches!(store.commit("nope", &Digest::sha256_of(b""), None).await, Err(BlobError::UploadUnknown)));
     assert!(matches!(store.abort("nope").await, Err(BlobError::UploadUnknown)));
     assert!(matches!(store.read(&Digest::sha256_of(b"none"), 0, 1).await, Err(BlobError::NotFound)));
     store.create_upload("u").await.unwrap();
     store.abort("u").await.unwrap();
     assert_eq!(store.upload_len("u").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn commit_with_a_last_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fs_store(dir.path());
+    store.create_upload("u").await.unwrap();
+    store.append("u", Chunk::new(AppendCheck::default(), body(&[b"head "]))).await.unwrap();
+    let digest = Digest::sha256_of(b"head tail");
+
+    // A last chunk that does not arrive as declared changes nothing.
+    let short = Chunk::new(AppendCheck { offset: Some(5), length: Some(9) }, body(&[b"tail"]));
+    assert!(matches!(store.commit("u", &digest, Some(short)).await, Err(BlobError::LengthMismatch { .. })));
+    assert!(!store.exists(&digest).await.unwrap());
+    assert_eq!(store.upload_len("u").await.unwrap(), Some(5));
+
+    let last = Chunk::new(AppendCheck { offset: Some(5), length: Some(4) }, body(&[b"tail"]));
+    assert_eq!(store.commit("u", &digest, Some(last)).await.unwrap(), 9);
+    assert_eq!(read_all(&*store, &digest, 0, 9).await, b"head tail");
+    assert_eq!(store.upload_len("u").await.unwrap(), None);
+
+    // A mismatching digest ends the session and stores nothing.
+    store.create_upload("v").await.unwrap();
+    let wrong = Digest::sha256_of(b"something else");
+    let last = Chunk::new(AppendCheck::default(), body(&[b"data"]));
+    assert!(matches!(store.commit("v", &wrong, Some(last)).await, Err(BlobError::DigestMismatch { .. })));
+    assert!(!store.exists(&wrong).await.unwrap());
+    assert_eq!(store.upload_len("v").await.unwrap(), None);
 }

@@ -19,7 +19,6 @@ use wharf_oci::{Digest, Reference};
 
 pub use error::RegistryError;
 pub use manifests::{PushedManifest, Referrers};
-pub use uploads::UploadBody;
 
 use cache::ReadCache;
 use pulls::PullRecorder;

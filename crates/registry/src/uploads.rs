@@ -1,16 +1,10 @@
 //! Upload sessions: open, append, status, finish, cancel, and the one-shot monolithic push.
 
-use wharf_blobs::{AppendCheck, ByteStream};
+use wharf_blobs::{BlobError, Chunk};
 use wharf_meta::{Repository, RepositoryKey};
 use wharf_oci::Digest;
 
 use crate::{Registry, RegistryError, Result, now_ms};
-
-/// A chunk of an upload as received, with what the client declared about it.
-pub struct UploadBody {
-    pub check: AppendCheck,
-    pub stream: ByteStream,
-}
 
 impl Registry {
     /// Opens a session; its id.
@@ -31,9 +25,9 @@ impl Registry {
     }
 
     /// Appends a chunk; the session's new length.
-    pub async fn append_upload(&self, key: &RepositoryKey, id: &str, body: UploadBody) -> Result<u64> {
+    pub async fn append_upload(&self, key: &RepositoryKey, id: &str, chunk: Chunk) -> Result<u64> {
         self.session(key, id).await?;
-        Ok(self.blobs.append(id, body.check, body.stream).await?)
+        Ok(self.blobs.append(id, chunk).await?)
     }
 
     /// Closes a session, with an optional last chunk, as blob `digest`; the blob's size.
@@ -43,13 +37,10 @@ impl Registry {
         key: &RepositoryKey,
         id: &str,
         digest: &Digest,
-        last: Option<UploadBody>,
+        last: Option<Chunk>,
     ) -> Result<u64> {
         let repo = self.session(key, id).await?;
-        if let Some(body) = last {
-            self.blobs.append(id, body.check, body.stream).await?;
-        }
-        self.commit(&repo, id, digest, true).await
+        self.commit(&repo, id, digest, last, true).await
     }
 
     pub async fn cancel_upload(&self, key: &RepositoryKey, id: &str) -> Result<()> {
@@ -62,28 +53,37 @@ impl Registry {
 
     /// A whole blob in one request (`POST …/uploads/?digest=`). No session row is written:
     /// if the process dies mid-way the partial file has no owner and is swept later.
-    pub async fn push_blob(&self, key: &RepositoryKey, digest: &Digest, body: UploadBody) -> Result<u64> {
+    pub async fn push_blob(&self, key: &RepositoryKey, digest: &Digest, chunk: Chunk) -> Result<u64> {
         let repo = self.repository_for_push(key).await?;
         let id = uuid::Uuid::new_v4().to_string();
         self.blobs.create_upload(&id).await?;
-        if let Err(e) = self.blobs.append(&id, body.check, body.stream).await {
+        let committed = self.commit(&repo, &id, digest, Some(chunk), false).await;
+        if committed.is_err() {
+            // A failed last chunk leaves the session in place; nobody can continue it.
             let _ = self.blobs.abort(&id).await;
-            return Err(e.into());
         }
-        self.commit(&repo, &id, digest, false).await
+        committed
     }
 
     /// Verifies and installs the bytes, then records and links the blob.
-    async fn commit(&self, repo: &Repository, id: &str, digest: &Digest, has_row: bool) -> Result<u64> {
-        let size = match self.blobs.commit(id, digest).await {
+    async fn commit(
+        &self,
+        repo: &Repository,
+        id: &str,
+        digest: &Digest,
+        last: Option<Chunk>,
+        has_row: bool,
+    ) -> Result<u64> {
+        let size = match self.blobs.commit(id, digest, last).await {
             Ok(size) => size,
-            Err(e) => {
+            Err(e @ BlobError::DigestMismatch { .. }) => {
                 if has_row {
                     self.meta.delete_upload(id).await?;
                     self.uploads.invalidate(&id.to_owned());
                 }
                 return Err(e.into());
             }
+            Err(e) => return Err(e.into()),
         };
         let upload_row = has_row.then_some(id);
         self.meta.commit_blob(repo.id, digest.as_str(), size as i64, upload_row, now_ms()).await?;

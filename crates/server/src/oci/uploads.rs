@@ -7,10 +7,9 @@ use futures_util::TryStreamExt;
 use http::request::Parts;
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
-use wharf_blobs::AppendCheck;
+use wharf_blobs::{AppendCheck, Chunk};
 use wharf_meta::RepositoryKey;
 use wharf_oci::{Digest, ErrorCode};
-use wharf_registry::UploadBody;
 
 use super::blobs::parse_digest;
 use super::error::upload_range;
@@ -26,7 +25,7 @@ struct UploadQuery {
 }
 
 /// The request body as an upload chunk, with what its headers declare about it.
-fn upload_body(headers: &HeaderMap, body: Body) -> Result<UploadBody, OciError> {
+fn upload_body(headers: &HeaderMap, body: Body) -> Result<Chunk, OciError> {
     let declared = content_length(headers);
     let range = chunk_range(headers)
         .map_err(|()| OciError::new(ErrorCode::BlobUploadInvalid, "malformed Content-Range; expected <start>-<end>"))?;
@@ -41,7 +40,7 @@ fn upload_body(headers: &HeaderMap, body: Body) -> Result<UploadBody, OciError> 
         (None, declared) => AppendCheck { offset: None, length: declared },
     };
     let stream = body.into_data_stream().map_err(std::io::Error::other);
-    Ok(UploadBody { check, stream: Box::pin(stream) })
+    Ok(Chunk::new(check, Box::pin(stream)))
 }
 
 fn required_digest(q: &UploadQuery) -> Result<Digest, OciError> {
