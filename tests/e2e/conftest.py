@@ -74,6 +74,15 @@ def unique_name(prefix: str = "t") -> str:
     return f"{prefix}/{secrets.token_hex(5)}"
 
 
+def run_tool(*cmd: str, check: bool = True, timeout: int = 180) -> subprocess.CompletedProcess:
+    """Run a client tool (docker, skopeo, …); with `check`, a failure shows its output."""
+    p = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\n"
+                             f"stderr:\n{p.stderr}")
+    return p
+
+
 def need_tool(name: str) -> str:
     """Path of executable ``name``; skips the test when missing (fails under CI=true)."""
     path = shutil.which(name)

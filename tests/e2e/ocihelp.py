@@ -150,6 +150,18 @@ def config_blob(tag: str | None = None) -> bytes:
     )
 
 
+def _manifest(media_type: str, body: dict, artifact_type, subject, annotations) -> bytes:
+    m = {"schemaVersion": 2, "mediaType": media_type}
+    if artifact_type is not None:
+        m["artifactType"] = artifact_type
+    m.update(body)
+    if subject is not None:
+        m["subject"] = subject
+    if annotations is not None:
+        m["annotations"] = annotations
+    return dumps(m)
+
+
 def image_manifest(
     config: dict,
     layers: list[dict],
@@ -158,16 +170,7 @@ def image_manifest(
     subject: dict | None = None,
     annotations: dict | None = None,
 ) -> bytes:
-    m = {"schemaVersion": 2, "mediaType": media_type}
-    if artifact_type is not None:
-        m["artifactType"] = artifact_type
-    m["config"] = config
-    m["layers"] = layers
-    if subject is not None:
-        m["subject"] = subject
-    if annotations is not None:
-        m["annotations"] = annotations
-    return dumps(m)
+    return _manifest(media_type, {"config": config, "layers": layers}, artifact_type, subject, annotations)
 
 
 def index_manifest(
@@ -177,15 +180,7 @@ def index_manifest(
     subject: dict | None = None,
     annotations: dict | None = None,
 ) -> bytes:
-    m = {"schemaVersion": 2, "mediaType": media_type}
-    if artifact_type is not None:
-        m["artifactType"] = artifact_type
-    m["manifests"] = manifests
-    if subject is not None:
-        m["subject"] = subject
-    if annotations is not None:
-        m["annotations"] = annotations
-    return dumps(m)
+    return _manifest(media_type, {"manifests": manifests}, artifact_type, subject, annotations)
 
 
 # --- client --------------------------------------------------------------------------------

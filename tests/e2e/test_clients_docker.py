@@ -23,7 +23,7 @@ import pytest
 import requests
 
 import images
-from conftest import IN_CI, need_tool
+from conftest import IN_CI, need_tool, run_tool
 
 ACCEPT = ", ".join([images.OCI_MANIFEST, images.OCI_INDEX, images.DOCKER_MANIFEST,
                     images.DOCKER_LIST])
@@ -41,12 +41,7 @@ def require_docker() -> None:
 
 
 def docker(*args: str, check: bool = True, timeout: int = 180) -> subprocess.CompletedProcess:
-    cmd = ["docker", *args]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\n"
-                             f"stderr:\n{p.stderr}")
-    return p
+    return run_tool("docker", *args, check=check, timeout=timeout)
 
 
 @pytest.fixture

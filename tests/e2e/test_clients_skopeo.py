@@ -24,7 +24,7 @@ import pytest
 import requests
 
 import images
-from conftest import need_tool
+from conftest import need_tool, run_tool
 
 ACCEPT = ", ".join([images.OCI_MANIFEST, images.OCI_INDEX, images.DOCKER_MANIFEST,
                     images.DOCKER_LIST])
@@ -36,12 +36,7 @@ def _skopeo():
 
 
 def skopeo(*args: str, check: bool = True, timeout: int = 180) -> subprocess.CompletedProcess:
-    cmd = ["skopeo", *args]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\n"
-                             f"stderr:\n{p.stderr}")
-    return p
+    return run_tool("skopeo", *args, check=check, timeout=timeout)
 
 
 def layout_top(layout: Path, tag: str) -> dict:
