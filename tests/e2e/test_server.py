@@ -206,3 +206,21 @@ def test_sigterm_lets_an_inflight_upload_finish(wharf_factory):
     done = requests.put(server.url + location, params={"digest": sha256(payload)})
     assert done.status_code == 201
     assert requests.get(f"{server.url}/v2/grace/app/blobs/{sha256(payload)}").content == payload
+
+
+def test_writes_to_a_repository_deleted_by_another_process(wharf):
+    """`wharf repo delete` runs in another process: the server may still have the
+    repository cached, but a write to it must answer NAME_UNKNOWN, never 500."""
+    name = unique_name("gone")
+    wharf.create_repo(name)
+    client = Client(wharf.url)
+    digest, body = client.push_image(name, "v1")  # the server now has it cached
+    wharf.cli("repo", "delete", name, "--force")
+    r = requests.post(f"{wharf.url}/v2/{name}/blobs/uploads/")
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN", r.text
+    r = requests.post(f"{wharf.url}/v2/{name}/blobs/uploads/", params={"digest": sha256(b"x")}, data=b"x")
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN", r.text
+    r = requests.put(f"{wharf.url}/v2/{name}/manifests/v2", data=body,
+                     headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert r.status_code in (400, 404), r.text  # its blobs went with the repository
+    assert r.json()["errors"][0]["code"] in ("NAME_UNKNOWN", "MANIFEST_BLOB_UNKNOWN")

@@ -28,6 +28,14 @@ pub enum MetaError {
     UnsupportedUrl,
 }
 
+impl MetaError {
+    /// Whether a write named a row that no longer exists (a foreign key check failed),
+    /// such as a repository deleted in the meantime.
+    pub fn is_missing_reference(&self) -> bool {
+        matches!(self, MetaError::Db(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
+    }
+}
+
 pub type Result<T, E = MetaError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

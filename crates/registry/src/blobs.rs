@@ -34,7 +34,8 @@ impl Registry {
             Err(RegistryError::RepositoryNotFound { .. } | RegistryError::InvalidName(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        Ok(self.meta.mount_blob(target.id, source.id, digest.as_str(), now_ms()).await?.map(|s| s as u64))
+        let mounted = self.meta.mount_blob(target.id, source.id, digest.as_str(), now_ms()).await;
+        Ok(mounted.map_err(|e| self.write_failed(key, e))?.map(|s| s as u64))
     }
 
     /// Removes a blob from a repository (the bytes stay while other repositories use them).

@@ -116,10 +116,8 @@ impl Registry {
             Reference::Tag(t) => Some(t.as_str()),
             Reference::Digest(_) => None,
         };
-        let outcome = self
-            .meta
-            .put_manifest(repo.id, &NewManifest { record: &record, blobs: &blobs, children: &children, tag })
-            .await?;
+        let new = NewManifest { record: &record, blobs: &blobs, children: &children, tag };
+        let outcome = self.meta.put_manifest(repo.id, &new).await.map_err(|e| self.write_failed(key, e))?;
         match outcome {
             PutManifestOutcome::Stored => {}
             PutManifestOutcome::MissingBlobs(d) | PutManifestOutcome::MissingChildren(d) => {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use wharf_meta::{DeleteRepositoryOutcome, Repository, RepositoryKey};
+use wharf_meta::{DeleteRepositoryOutcome, MetaError, Repository, RepositoryKey};
 use wharf_oci::validate_repository_name;
 
 use crate::{Registry, RegistryError, Result, now_ms};
@@ -62,6 +62,20 @@ impl Registry {
         limit: i64,
     ) -> Result<Vec<String>> {
         Ok(self.meta.list_repositories(account, region, last, limit).await?)
+    }
+}
+
+impl Registry {
+    /// Maps the failure of a write on a repository found through the cache. If another
+    /// process deleted the repository meanwhile (within the cache TTL), the write fails on
+    /// its foreign key: the repository is unknown, the server is not broken.
+    pub(crate) fn write_failed(&self, key: &RepositoryKey, e: MetaError) -> RegistryError {
+        if e.is_missing_reference() {
+            self.repositories.invalidate(key);
+            not_found(key)
+        } else {
+            e.into()
+        }
     }
 }
 

@@ -13,7 +13,10 @@ impl Registry {
         let id = uuid::Uuid::new_v4().to_string();
         // Bytes side first: the metadata row never names a session the store lacks.
         self.blobs.create_upload(&id).await?;
-        self.meta.create_upload(&id, repo.id, now_ms()).await?;
+        if let Err(e) = self.meta.create_upload(&id, repo.id, now_ms()).await {
+            let _ = self.blobs.abort(&id).await;
+            return Err(self.write_failed(key, e));
+        }
         self.uploads.insert(id.clone(), repo.id);
         Ok(id)
     }
@@ -86,7 +89,8 @@ impl Registry {
             Err(e) => return Err(e.into()),
         };
         let upload_row = has_row.then_some(id);
-        self.meta.commit_blob(repo.id, digest.as_str(), size as i64, upload_row, now_ms()).await?;
+        let recorded = self.meta.commit_blob(repo.id, digest.as_str(), size as i64, upload_row, now_ms()).await;
+        recorded.map_err(|e| self.write_failed(&repo.key, e))?;
         self.uploads.invalidate(&id.to_owned());
         self.blob_links.invalidate(&(repo.id, digest.clone()));
         Ok(size)
