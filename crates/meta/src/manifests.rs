@@ -1,10 +1,15 @@
 //! Manifests, tags and the references between them.
 use bytes::Bytes;
 
+use std::collections::HashSet;
+
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::{DeleteOutcome, ManifestRecord, MetaStore, NewManifest, PutManifestOutcome, Result, placeholders};
+
+/// Digests checked per statement.
+const CHECK_BATCH: usize = 500;
 
 const MANIFEST_COLUMNS: &str =
     "m.digest, m.media_type, m.artifact_type, m.size, m.subject_digest, m.config_digest, m.content, m.pushed_at";
@@ -33,19 +38,21 @@ async fn missing(
     repository_id: i64,
     wanted: &[String],
 ) -> Result<Vec<String>> {
-    if wanted.is_empty() {
-        return Ok(Vec::new());
+    let mut present = HashSet::new();
+    // Databases cap the number of bound values per statement (SQLite: 32,766), and a
+    // 4 MiB manifest can name more blobs than that.
+    for batch in wanted.chunks(CHECK_BATCH) {
+        let sql = format!(
+            "SELECT {column} FROM {table} WHERE repository_id = $1 AND {column} IN ({}){lock}",
+            placeholders(2, batch.len())
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(repository_id);
+        for w in batch {
+            query = query.bind(w);
+        }
+        present.extend(query.fetch_all(&mut **tx).await?);
     }
-    let sql = format!(
-        "SELECT {column} FROM {table} WHERE repository_id = $1 AND {column} IN ({}){lock}",
-        placeholders(2, wanted.len())
-    );
-    let mut query = sqlx::query_scalar::<_, String>(&sql).bind(repository_id);
-    for w in wanted {
-        query = query.bind(w);
-    }
-    let present = query.fetch_all(&mut **tx).await?;
-    let mut absent: Vec<String> = wanted.iter().filter(|w| !present.contains(w)).cloned().collect();
+    let mut absent: Vec<String> = wanted.iter().filter(|w| !present.contains(*w)).cloned().collect();
     absent.dedup();
     Ok(absent)
 }

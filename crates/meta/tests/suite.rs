@@ -54,7 +54,16 @@ macro_rules! suite {
     };
 }
 
-suite!(repositories, blob_links, manifests_and_tags, index_children, referrers_and_pulls, uploads, concurrent_writers);
+suite!(
+    repositories,
+    blob_links,
+    manifests_and_tags,
+    index_children,
+    referrers_and_pulls,
+    uploads,
+    concurrent_writers,
+    huge_reference_lists
+);
 
 fn key(name: &str) -> RepositoryKey {
     RepositoryKey { account: "000000000000".into(), region: "us-east-1".into(), name: name.into() }
@@ -257,5 +266,19 @@ async fn concurrent_writers(store: MetaStore) {
     assert!(latest.digest.starts_with("sha256:0000"));
     for i in 0..16 {
         assert!(store.manifest_by_digest(r.id, &format!("sha256:{:064x}", i)).await.unwrap().is_some());
+    }
+}
+
+/// More references than a statement may bind (a 4 MiB manifest can hold ~30,000).
+async fn huge_reference_lists(store: MetaStore) {
+    let r = repo(&store, "huge").await;
+    store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
+    let mut wanted: Vec<String> = (0..40_000).map(|i| format!("sha256:{i:064x}")).collect();
+    wanted.push(A.into());
+    let m = manifest(M1, None, None);
+    let outcome = store.put_manifest(r.id, &NewManifest { record: &m, blobs: &wanted, children: &[], tag: None }).await;
+    match outcome.unwrap() {
+        PutManifestOutcome::MissingBlobs(missing) => assert_eq!(missing.len(), 40_000),
+        other => panic!("{other:?}"),
     }
 }
