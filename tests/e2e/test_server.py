@@ -224,3 +224,39 @@ def test_writes_to_a_repository_deleted_by_another_process(wharf):
                      headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
     assert r.status_code in (400, 404), r.text  # its blobs went with the repository
     assert r.json()["errors"][0]["code"] in ("NAME_UNKNOWN", "MANIFEST_BLOB_UNKNOWN")
+
+
+def test_referrers_are_paged_with_link(wharf_factory):
+    """A long referrers list comes in pages of --max-page-size, chained by Link, each
+    referrer exactly once, with the artifactType filter kept along the chain."""
+    server = wharf_factory(extra_args=["--max-page-size", "2"])
+    server.create_repo("paged/app")
+    client = Client(server.url)
+    subject_digest, subject_body = client.push_image("paged/app", "v1")
+    subject = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject_digest,
+               "size": len(subject_body)}
+    pushed = {"application/x.sbom": set(), "application/x.sig": set()}
+    for i in range(7):
+        kind = "application/x.sbom" if i % 2 else "application/x.sig"
+        digest, _ = client.push_image("paged/app", None, artifact_type=kind, subject=subject,
+                                      annotations={"n": str(i)})
+        pushed[kind].add(digest)
+
+    def walk(url):
+        seen, pages = [], 0
+        while url:
+            r = requests.get(url)
+            assert r.status_code == 200
+            manifests = r.json()["manifests"]
+            assert len(manifests) <= 2
+            seen += [m["digest"] for m in manifests]
+            pages += 1
+            link = r.headers.get("Link")
+            url = server.url + link.split(">")[0].lstrip("<") if link else None
+        return seen, pages
+
+    everything, pages = walk(f"{server.url}/v2/paged/app/referrers/{subject_digest}")
+    assert sorted(everything) == sorted(pushed["application/x.sbom"] | pushed["application/x.sig"])
+    assert pages == 4
+    sboms, _ = walk(f"{server.url}/v2/paged/app/referrers/{subject_digest}?artifactType=application/x.sbom")
+    assert sorted(sboms) == sorted(pushed["application/x.sbom"])

@@ -196,19 +196,23 @@ impl MetaStore {
             .await?)
     }
 
-    /// Manifests whose `subject` is `digest`, optionally of one artifact type, in digest order.
+    /// Manifests whose `subject` is `digest`, optionally of one artifact type, in digest
+    /// order after `after`, at most `limit`.
     pub async fn referrers(
         &self,
         repository_id: i64,
         digest: &str,
         artifact_type: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
     ) -> Result<Vec<ManifestRecord>> {
-        let filter = if artifact_type.is_some() { "AND m.artifact_type = $3" } else { "" };
+        let filter = if artifact_type.is_some() { "AND m.artifact_type = $5" } else { "" };
         let sql = format!(
-            "SELECT {MANIFEST_COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.subject_digest = $2 {filter}
-             ORDER BY m.digest"
+            "SELECT {MANIFEST_COLUMNS} FROM manifests m
+             WHERE m.repository_id = $1 AND m.subject_digest = $2 AND m.digest > $3 {filter}
+             ORDER BY m.digest LIMIT $4"
         );
-        let mut query = sqlx::query(&sql).bind(repository_id).bind(digest);
+        let mut query = sqlx::query(&sql).bind(repository_id).bind(digest).bind(after.unwrap_or("")).bind(limit);
         if let Some(t) = artifact_type {
             query = query.bind(t);
         }

@@ -214,11 +214,13 @@ async fn referrers_and_pulls(store: MetaStore) {
     put(&store, r.id, &manifest(M1, None, None), &[A], &[], Some("v1")).await;
     put(&store, r.id, &manifest(M2, Some(M1), Some("application/x.sbom")), &[A], &[], None).await;
     put(&store, r.id, &manifest(B, Some(M1), Some("application/x.sig")), &[A], &[], None).await;
-    let all = store.referrers(r.id, M1, None).await.unwrap();
-    assert_eq!(all.iter().map(|m| m.digest.as_str()).collect::<Vec<_>>(), [M2, B]);
-    let sboms = store.referrers(r.id, M1, Some("application/x.sbom")).await.unwrap();
-    assert_eq!(sboms.len(), 1);
-    assert!(store.referrers(r.id, M2, None).await.unwrap().is_empty());
+    let digests = |found: Vec<ManifestRecord>| found.into_iter().map(|m| m.digest).collect::<Vec<_>>();
+    assert_eq!(digests(store.referrers(r.id, M1, None, None, 10).await.unwrap()), [M2, B]);
+    assert_eq!(digests(store.referrers(r.id, M1, None, None, 1).await.unwrap()), [M2], "paged");
+    assert_eq!(digests(store.referrers(r.id, M1, None, Some(M2), 10).await.unwrap()), [B]);
+    let sboms = store.referrers(r.id, M1, Some("application/x.sbom"), None, 10).await.unwrap();
+    assert_eq!(digests(sboms), [M2]);
+    assert!(store.referrers(r.id, M2, None, None, 10).await.unwrap().is_empty());
 
     assert_eq!(store.last_pulled_at(r.id, M1).await.unwrap(), None);
     store.record_pulls(&[(r.id, M1.into(), 500), (r.id, "sha256:gone".into(), 1)]).await.unwrap();

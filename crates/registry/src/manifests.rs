@@ -21,6 +21,8 @@ pub struct PushedManifest {
 pub struct Referrers {
     pub index: Vec<u8>,
     pub filtered: bool,
+    /// Set when more referrers follow: the digest the next page starts after.
+    pub next_after: Option<String>,
 }
 
 impl Registry {
@@ -161,15 +163,20 @@ impl Registry {
         Ok((tags, more))
     }
 
-    /// The referrers of `digest` as an OCI image index, optionally only one artifact type.
+    /// The referrers of `digest` as an OCI image index, optionally only one artifact type,
+    /// a page of at most `limit` after `after` (a referrer's digest).
     pub async fn referrers(
         &self,
         key: &RepositoryKey,
         digest: &Digest,
         artifact_type: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
     ) -> Result<Referrers> {
         let repo = self.repository(key).await?;
-        let found = self.meta.referrers(repo.id, digest.as_str(), artifact_type).await?;
+        let mut found = self.meta.referrers(repo.id, digest.as_str(), artifact_type, after, limit + 1).await?;
+        let more = found.len() as i64 > limit;
+        found.truncate(limit as usize);
         let manifests: Vec<serde_json::Value> = found.iter().map(referrer_descriptor).collect();
         let index = serde_json::json!({
             "schemaVersion": 2,
@@ -179,6 +186,7 @@ impl Registry {
         Ok(Referrers {
             index: serde_json::to_vec(&index).expect("index serialises"),
             filtered: artifact_type.is_some(),
+            next_after: if more { found.last().map(|m| m.digest.clone()) } else { None },
         })
     }
 }

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::{StatusCode, Uri, header};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use wharf_meta::RepositoryKey;
 use wharf_oci::{ErrorCode, media_type};
 
@@ -64,19 +64,30 @@ pub async fn catalog(app: &App, account: &str, region: &str, uri: &Uri) -> Resul
     page_response(serde_json::json!({ "repositories": names }), "/v2/_catalog", limit, next)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ReferrersQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
     artifact_type: Option<String>,
+    /// Where a page starts (ours: the `Link` of the previous page sets it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last: Option<String>,
 }
 
+/// The referrers index, a page of at most `max_page_size` descriptors; `Link` leads on.
 pub async fn referrers(app: &App, key: &RepositoryKey, digest: &str, uri: &Uri) -> Result<Response, OciError> {
     let digest = parse_digest(digest)?;
-    let q: ReferrersQuery = query_params(uri)?;
-    let found = app.registry.referrers(key, &digest, q.artifact_type.as_deref()).await?;
+    let mut q: ReferrersQuery = query_params(uri)?;
+    let found =
+        app.registry.referrers(key, &digest, q.artifact_type.as_deref(), q.last.as_deref(), app.max_page_size).await?;
     let mut builder = Response::builder().status(StatusCode::OK).header(header::CONTENT_TYPE, media_type::OCI_INDEX);
     if found.filtered {
         builder = builder.header("OCI-Filters-Applied", "artifactType");
+    }
+    if let Some(after) = found.next_after {
+        q.last = Some(after);
+        let query = serde_urlencoded::to_string(&q).map_err(|_| OciError::internal())?;
+        builder = builder.header(header::LINK, format!("</v2/{}/referrers/{digest}?{query}>; rel=\"next\"", key.name));
     }
     finish(builder, Body::from(found.index))
 }
