@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -260,3 +261,36 @@ def test_referrers_are_paged_with_link(wharf_factory):
     assert pages == 4
     sboms, _ = walk(f"{server.url}/v2/paged/app/referrers/{subject_digest}?artifactType=application/x.sbom")
     assert sorted(sboms) == sorted(pushed["application/x.sbom"])
+
+
+def test_deletes_that_would_break_references_are_refused(wharf, repo):
+    """A blob a manifest uses, or a manifest an index lists, is not deleted (405
+    UNSUPPORTED with the reason); once the referrer is gone the delete goes through."""
+    client = Client(wharf.url)
+    child, child_body = client.push_image(repo, "child")
+    layers = json.loads(child_body)["layers"]
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                       "digest": child, "size": len(child_body)}]}).encode()
+    r = requests.put(f"{wharf.url}/v2/{repo}/manifests/multi", data=index,
+                     headers={"Content-Type": "application/vnd.oci.image.index.v1+json"})
+    assert r.status_code == 201
+    index_digest = r.headers["Docker-Content-Digest"]
+
+    r = requests.delete(f"{wharf.url}/v2/{repo}/manifests/{child}")
+    assert r.status_code == 405 and r.json()["errors"][0]["code"] == "UNSUPPORTED"
+    assert "index" in r.json()["errors"][0]["message"]
+    r = requests.delete(f"{wharf.url}/v2/{repo}/blobs/{layers[0]['digest']}")
+    assert r.status_code == 405 and r.json()["errors"][0]["code"] == "UNSUPPORTED"
+    assert requests.get(f"{wharf.url}/v2/{repo}/manifests/{child}").status_code == 200
+
+    assert requests.delete(f"{wharf.url}/v2/{repo}/manifests/{index_digest}").status_code == 202
+    assert requests.delete(f"{wharf.url}/v2/{repo}/manifests/{child}").status_code == 202
+    assert requests.delete(f"{wharf.url}/v2/{repo}/blobs/{layers[0]['digest']}").status_code == 202
+
+
+def test_unknown_endpoints_and_methods(wharf, repo):
+    r = requests.get(f"{wharf.url}/v2/{repo}/nothing/here")
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "UNSUPPORTED"
+    r = requests.post(f"{wharf.url}/v2/{repo}/tags/list")
+    assert r.status_code == 405 and r.json()["errors"][0]["code"] == "UNSUPPORTED"
