@@ -743,26 +743,23 @@ class Bench:
     # -- metrics
     def m_mono(self, srv, res):
         self.big_file("a")
-        r = self.measured(srv, "mono", lambda: self.upload_mono(srv, "a"))
-        r["MBps"] = r["bytes"] / r["seconds"] / 1e6
-        r["cpu_s_per_GB"] = r["server_cpu_s"] / (r["bytes"] / 1e9)
-        res["mono"] = r
-        log(f"  mono upload: {r['bytes']} B in {r['seconds']:.2f} s = {r['MBps']:.0f} MB/s; "
-            f"server CPU {r['server_cpu_s']:.2f} s ({r['cpu_s_per_GB']:.2f} s/GB), "
-            f"client CPU {r['client_cpu_s']:.2f} s, server RSS {r['server_rss_mb']} MB, "
-            f"{r['server_ctx_switches']} server context switches")
+        self.upload_metric(srv, res, "mono", "mono upload", lambda: self.upload_mono(srv, "a"))
 
     def m_chunked(self, srv, res):
         self.big_file("b")
-        r = self.measured(srv, "chunked",
-                          lambda: self.upload_chunked(srv, "b", self.args.chunk_mib * MiB))
+        chunk = self.args.chunk_mib * MiB
+        what = f"chunked upload ({self.args.chunk_mib} MiB PATCHes)"
+        self.upload_metric(srv, res, "chunked", what, lambda: self.upload_chunked(srv, "b", chunk))
+
+    def upload_metric(self, srv, res, name, what, upload):
+        r = self.measured(srv, name, upload)
         r["MBps"] = r["bytes"] / r["seconds"] / 1e6
         r["cpu_s_per_GB"] = r["server_cpu_s"] / (r["bytes"] / 1e9)
-        res["chunked"] = r
-        log(f"  chunked upload: {r['chunks']} x {self.args.chunk_mib} MiB PATCH in "
-            f"{r['seconds']:.2f} s = {r['MBps']:.0f} MB/s; server CPU {r['server_cpu_s']:.2f} s "
-            f"({r['cpu_s_per_GB']:.2f} s/GB), client CPU {r['client_cpu_s']:.2f} s, "
-            f"server RSS {r['server_rss_mb']} MB, {r['server_ctx_switches']} server context switches")
+        res[name] = r
+        log(f"  {what}: {r['bytes']} B in {r['seconds']:.2f} s = {r['MBps']:.0f} MB/s; "
+            f"server CPU {r['server_cpu_s']:.2f} s ({r['cpu_s_per_GB']:.2f} s/GB), "
+            f"client CPU {r['client_cpu_s']:.2f} s, server RSS {r['server_rss_mb']} MB, "
+            f"{r['server_ctx_switches']} server context switches")
 
     def m_download(self, srv, res):
         if "mono" not in res and not res.get("_big_uploaded"):
