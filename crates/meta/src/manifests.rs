@@ -163,17 +163,12 @@ impl MetaStore {
         for sql in [
             "DELETE FROM manifest_blobs WHERE repository_id = $1 AND manifest_digest = $2",
             "DELETE FROM manifest_children WHERE repository_id = $1 AND parent_digest = $2",
+            "DELETE FROM manifests WHERE repository_id = $1 AND digest = $2",
         ] {
             sqlx::query(sql).bind(repository_id).bind(digest).execute(&mut *tx).await?;
         }
-        let done = sqlx::query("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
-            .bind(repository_id)
-            .bind(digest)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
-        let outcome = if done.rows_affected() == 0 { DeleteOutcome::NotFound } else { DeleteOutcome::Deleted };
-        Ok((outcome, tags))
+        Ok((DeleteOutcome::Deleted, tags))
     }
 
     /// Removes one tag; the manifest stays. Whether the tag existed.

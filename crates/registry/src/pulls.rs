@@ -17,12 +17,8 @@ pub struct PullRecorder {
 impl PullRecorder {
     pub fn record(&self, repository_id: i64, digest: &str, at: i64) {
         let mut pending = self.pending.lock().expect("pulls lock");
-        match pending.get_mut(&(repository_id, digest.to_owned())) {
-            Some(t) => *t = (*t).max(at),
-            None => {
-                pending.insert((repository_id, digest.to_owned()), at);
-            }
-        }
+        let latest = pending.entry((repository_id, digest.to_owned())).or_insert(at);
+        *latest = (*latest).max(at);
     }
 
     pub async fn flush(&self, meta: &MetaStore) -> Result<()> {
