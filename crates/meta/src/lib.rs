@@ -1,10 +1,11 @@
 //! `MetaStore`: everything wharf knows about accounts, repositories, manifests, tags, blob
-//! links and upload sessions. One implementation runs on SQLite (embedded default) and on
-//! PostgreSQL (scale-out): the SQL is written once in the subset both understand (`$n`
+//! links, upload sessions, and identities with their policies. One implementation runs on
+//! SQLite (embedded default) and on PostgreSQL (scale-out): the SQL is written once in the subset both understand (`$n`
 //! placeholders, `ON CONFLICT`, `RETURNING`), and only the schema files and the way a
 //! write transaction starts differ per dialect.
 
 mod blobs;
+mod identity;
 mod manifests;
 mod model;
 mod repositories;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
+pub use identity::{AccessKey, ROOT, Role, User};
 pub use model::*;
 
 #[derive(Debug, thiserror::Error)]

@@ -18,14 +18,14 @@ fn repository(row: &AnyRow) -> Result<Repository> {
 }
 
 impl MetaStore {
-    /// Creates the account if it does not exist yet.
-    pub async fn ensure_account(&self, account: &str, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO accounts (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+    /// Creates the account if it does not exist yet; `true` when this call created it.
+    pub async fn ensure_account(&self, account: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query("INSERT INTO accounts (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
             .bind(account)
             .bind(now)
             .execute(&self.write)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Creates a repository; `None` when one with that key already exists.
@@ -100,7 +100,15 @@ impl MetaStore {
         }
         // Children first: the cascade order inside one DELETE is not something to rely on
         // for the restricting references between manifests and blob links.
-        for table in ["tags", "manifest_children", "manifest_blobs", "manifests", "repository_blobs", "uploads"] {
+        for table in [
+            "repository_policies",
+            "tags",
+            "manifest_children",
+            "manifest_blobs",
+            "manifests",
+            "repository_blobs",
+            "uploads",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE repository_id = $1")).bind(id).execute(&mut *tx).await?;
         }
         sqlx::query("DELETE FROM repositories WHERE id = $1").bind(id).execute(&mut *tx).await?;

@@ -43,6 +43,20 @@ pub enum RegistryError {
     /// Something still uses what the request wants to delete.
     #[error("{0}")]
     InUse(String),
+    #[error("{0}")]
+    AccessDenied(String),
+    /// A request member that breaks a constraint (ECR's `InvalidParameterException`).
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("Repository policy does not exist for the repository with name '{name}' in the registry with id '{registry}'")]
+    RepositoryPolicyNotFound { name: String, registry: String },
+    #[error("Registry policy does not exist in the registry with id '{registry}'")]
+    RegistryPolicyNotFound { registry: String },
+    /// An IAM entity (user, role, access key, policy) that does not exist.
+    #[error("{0}")]
+    NoSuchEntity(String),
+    #[error("{0}")]
+    EntityExists(String),
     #[error("metadata store: {0}")]
     Meta(#[from] MetaError),
     #[error("blob store: {0}")]

@@ -2,6 +2,7 @@
 //! The OCI routes (and later the ECR API) parse, call these functions and encode the
 //! answer in their own wire format.
 
+pub mod access;
 mod blobs;
 mod cache;
 mod error;

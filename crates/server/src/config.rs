@@ -94,6 +94,21 @@ pub struct Settings {
     /// Largest number of database connections.
     #[arg(long, env = "WHARF_DATABASE_MAX_CONNECTIONS", global = true, value_name = "N")]
     pub database_max_connections: Option<u32>,
+
+    /// File holding the master key (64 hex digits) that seals stored secrets and signs
+    /// tokens; created (readable by its owner only) if missing. Every node of a scale-out
+    /// deployment needs the same key. Default: `<data-dir>/master.key`.
+    #[arg(long, env = "WHARF_MASTER_KEY_FILE", global = true, value_name = "FILE")]
+    pub master_key_file: Option<PathBuf>,
+
+    /// How long a registry token (`get-login-password`, docker login) is valid, in seconds
+    /// (ECR: 43200, 12 hours).
+    #[arg(long, env = "WHARF_TOKEN_LIFETIME_SECS", global = true, value_name = "SECS")]
+    pub token_lifetime_secs: Option<u64>,
+
+    /// Largest ECR/STS API request body, in bytes.
+    #[arg(long, env = "WHARF_MAX_API_BODY_BYTES", global = true, value_name = "BYTES")]
+    pub max_api_body_bytes: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -134,6 +149,9 @@ pub struct Config {
     pub pull_flush_interval: Duration,
     pub shutdown_grace: Duration,
     pub database_max_connections: u32,
+    pub master_key_file: PathBuf,
+    pub token_lifetime: Duration,
+    pub max_api_body_bytes: usize,
 }
 
 impl Settings {
@@ -171,7 +189,10 @@ impl Settings {
             cache_bytes,
             pull_flush_secs,
             shutdown_grace_secs,
-            database_max_connections
+            database_max_connections,
+            master_key_file,
+            token_lifetime_secs,
+            max_api_body_bytes
         )
     }
 
@@ -199,7 +220,14 @@ impl Settings {
         if max_page_size < 1 {
             return Err(ConfigError::Invalid("max_page_size must be at least 1".into()));
         }
+        let token_lifetime_secs = self.token_lifetime_secs.unwrap_or(12 * 3600);
+        if !(1..=12 * 3600).contains(&token_lifetime_secs) {
+            return Err(ConfigError::Invalid("token_lifetime_secs must be 1..43200".into()));
+        }
         Ok(Config {
+            master_key_file: self.master_key_file.unwrap_or_else(|| data_dir.join("master.key")),
+            token_lifetime: Duration::from_secs(token_lifetime_secs),
+            max_api_body_bytes: self.max_api_body_bytes.unwrap_or(32 * 1024 * 1024),
             listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5000))),
             data_dir,
             database_url,

@@ -30,6 +30,24 @@ impl Hosts {
         &self.regions[0]
     }
 
+    pub fn regions(&self) -> &[String] {
+        &self.regions
+    }
+
+    /// The registry URL `GetAuthorizationToken` hands out for `account`: the registry host
+    /// of the account when the API was called on `api.ecr.<region>.<domain>`, else the
+    /// host the caller used (such as `127.0.0.1:5000`, where the default registry lives).
+    pub fn proxy_endpoint(&self, host: Option<&str>, account: &str, region: &str, tls: bool) -> String {
+        let scheme = if tls { "https" } else { "http" };
+        let Some(host) = host else { return format!("{scheme}://{account}.dkr.ecr.{region}.{}", self.domain) };
+        let port = host.strip_prefix(strip_port(host)).unwrap_or("");
+        if strip_port(host).starts_with("api.ecr.") {
+            format!("{scheme}://{account}.dkr.ecr.{region}.{}{port}", self.domain)
+        } else {
+            format!("{scheme}://{host}")
+        }
+    }
+
     /// `(account, region)` for a `Host` header value.
     pub fn registry<'a>(&'a self, host: Option<&'a str>) -> Result<(&'a str, &'a str), HostError> {
         let fallback = Ok((self.default_account.as_str(), self.default_region()));

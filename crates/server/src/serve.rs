@@ -18,12 +18,19 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tracing::{debug, info, warn};
 
-use crate::{App, Config, Hosts, open_registry, router};
+use crate::connection::Connection;
+use crate::{App, Config, Hosts, open, router};
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let registry = Arc::new(open_registry(&config).await?);
-    let app =
-        Arc::new(App { registry: registry.clone(), hosts: Hosts::new(&config), max_page_size: config.max_page_size });
+    let services = open(&config).await?;
+    let registry = Arc::new(services.registry);
+    let app = Arc::new(App {
+        registry: registry.clone(),
+        access: Arc::new(services.access),
+        hosts: Hosts::new(&config),
+        max_page_size: config.max_page_size,
+        max_api_body_bytes: config.max_api_body_bytes,
+    });
     let router = router(app);
     let tls = config.tls.as_ref().map(|(cert, key)| tls_acceptor(cert, key)).transpose()?;
     let listener =
@@ -52,7 +59,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        let connection = Connection { peer, tls: tls.is_some() };
+        let service = TowerToHyperService::new(router.clone().layer(axum::Extension(connection)));
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();

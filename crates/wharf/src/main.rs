@@ -1,5 +1,8 @@
 //! `wharf`: the registry server and its administration commands.
 
+mod admin;
+mod login;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -23,6 +26,12 @@ enum Command {
     /// Manage repositories directly in the metadata store (works beside a running server).
     #[command(subcommand)]
     Repo(RepoCommand),
+    /// Manage accounts, users, roles, policies and access keys in the metadata store.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Print a registry password for `docker login --username AWS --password-stdin`, as
+    /// `aws ecr get-login-password` does.
+    GetLoginPassword(login::LoginArgs),
 }
 
 #[derive(Subcommand)]
@@ -71,11 +80,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => wharf_server::serve(config).await,
         Command::Repo(repo) => repo_command(repo, &config).await,
+        Command::Admin(command) => {
+            let services = wharf_server::open(&config).await?;
+            let result = admin::run(command, &services.access, &config.account_id).await;
+            services.access.meta().close().await;
+            result
+        }
+        Command::GetLoginPassword(args) => login::run(args, config.listen, &config.regions[0]).await,
     }
 }
 
 async fn repo_command(command: RepoCommand, config: &Config) -> anyhow::Result<()> {
-    let registry = wharf_server::open_registry(config).await?;
+    let registry = wharf_server::open(config).await?.registry;
     let region_or_default = |region: Option<String>| -> anyhow::Result<String> {
         let region = region.unwrap_or_else(|| config.regions[0].clone());
         anyhow::ensure!(config.regions.contains(&region), "region '{region}' is not served by this registry");

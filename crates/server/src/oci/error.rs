@@ -13,12 +13,14 @@ pub struct OciError {
     message: String,
     /// `Range` on 416 answers to an out-of-order chunk: where the session ends.
     range: Option<String>,
+    /// `WWW-Authenticate` on 401 answers.
+    challenge: Option<HeaderValue>,
 }
 
 impl OciError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> OciError {
         let status = StatusCode::from_u16(code.status()).expect("spec status codes are valid");
-        OciError { status, code: code.as_str(), message: message.into(), range: None }
+        OciError { status, code: code.as_str(), message: message.into(), range: None, challenge: None }
     }
 
     /// The server's fault; the details go to the log, not to the client.
@@ -28,6 +30,7 @@ impl OciError {
             code: "UNKNOWN",
             message: "internal server error".into(),
             range: None,
+            challenge: None,
         }
     }
 
@@ -38,6 +41,11 @@ impl OciError {
 
     pub fn with_status(mut self, status: StatusCode) -> OciError {
         self.status = status;
+        self
+    }
+
+    pub fn with_challenge(mut self, challenge: HeaderValue) -> OciError {
+        self.challenge = Some(challenge);
         self
     }
 }
@@ -66,8 +74,16 @@ impl From<RegistryError> for OciError {
             RegistryError::ManifestInvalid(_) => ErrorCode::ManifestInvalid,
             RegistryError::ManifestBlobUnknown(_) => ErrorCode::ManifestBlobUnknown,
             RegistryError::InUse(_) => ErrorCode::Unsupported,
-            RegistryError::RepositoryExists { .. } | RegistryError::RepositoryNotEmpty { .. } => ErrorCode::Denied,
-            RegistryError::Meta(_) | RegistryError::Storage(_) => {
+            RegistryError::RepositoryExists { .. }
+            | RegistryError::RepositoryNotEmpty { .. }
+            | RegistryError::AccessDenied(_) => ErrorCode::Denied,
+            RegistryError::InvalidParameter(_) => ErrorCode::Unsupported,
+            RegistryError::RepositoryPolicyNotFound { .. }
+            | RegistryError::RegistryPolicyNotFound { .. }
+            | RegistryError::NoSuchEntity(_)
+            | RegistryError::EntityExists(_)
+            | RegistryError::Meta(_)
+            | RegistryError::Storage(_) => {
                 tracing::error!(error = %e, "request failed");
                 return OciError::internal();
             }
@@ -83,6 +99,9 @@ impl IntoResponse for OciError {
             (self.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
         if let Some(range) = self.range.and_then(|r| HeaderValue::from_str(&r).ok()) {
             response.headers_mut().insert(header::RANGE, range);
+        }
+        if let Some(challenge) = self.challenge {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }

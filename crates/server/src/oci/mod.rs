@@ -1,6 +1,7 @@
 //! The OCI Distribution API (`/v2/…`): one dispatcher that reads the path from its end
 //! (repository names contain `/`), and one module per resource.
 
+mod auth;
 mod blobs;
 mod error;
 mod headers;
@@ -39,6 +40,8 @@ async fn handle(app: &App, request: Request) -> Result<Response, OciError> {
     let route =
         route::parse(rest).ok_or_else(|| OciError::new(ErrorCode::Unsupported, "unknown endpoint").not_found())?;
     let (account, region) = registry(app, &parts)?;
+    let caller = auth::authenticate(app, &parts, region).await?;
+    auth::authorize(app, &caller, &parts, &route, account, region).await?;
     let key =
         |name: &str| RepositoryKey { account: account.to_owned(), region: region.to_owned(), name: name.to_owned() };
     let method = parts.method.clone();
@@ -60,7 +63,7 @@ async fn handle(app: &App, request: Request) -> Result<Response, OciError> {
         (Route::Manifest { name, reference }, Method::DELETE) => manifests::delete(app, &key(name), reference).await,
         (Route::Blob { name, digest }, Method::GET | Method::HEAD) => blobs::get(app, &key(name), digest, &parts).await,
         (Route::Blob { name, digest }, Method::DELETE) => blobs::delete(app, &key(name), digest).await,
-        (Route::Uploads { name }, Method::POST) => uploads::start(app, &key(name), &parts, body).await,
+        (Route::Uploads { name }, Method::POST) => uploads::start(app, &caller, &key(name), &parts, body).await,
         (Route::Upload { name, id }, Method::GET) => uploads::status(app, &key(name), id).await,
         (Route::Upload { name, id }, Method::PATCH) => uploads::patch(app, &key(name), id, &parts, body).await,
         (Route::Upload { name, id }, Method::PUT) => uploads::finish_upload(app, &key(name), id, &parts, body).await,

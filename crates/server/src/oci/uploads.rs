@@ -11,11 +11,14 @@ use wharf_blobs::{AppendCheck, Chunk};
 use wharf_meta::RepositoryKey;
 use wharf_oci::{Digest, ErrorCode};
 
+use wharf_registry::access::Caller;
+
+use super::auth;
 use super::blobs::parse_digest;
 use super::error::upload_range;
 use super::headers::{chunk_range, content_length, has_body};
 use super::{OciError, empty, finish, location, query_params};
-use crate::App;
+use crate::{App, connection};
 
 #[derive(Deserialize, Default)]
 struct UploadQuery {
@@ -66,12 +69,21 @@ fn session_response(status: StatusCode, key: &RepositoryKey, id: &str, len: u64)
     finish(builder, Body::empty())
 }
 
-pub async fn start(app: &App, key: &RepositoryKey, parts: &Parts, body: Body) -> Result<Response, OciError> {
+pub async fn start(
+    app: &App,
+    caller: &Caller,
+    key: &RepositoryKey,
+    parts: &Parts,
+    body: Body,
+) -> Result<Response, OciError> {
     let q: UploadQuery = query_params(&parts.uri)?;
     if let (Some(mount), Some(from)) = (&q.mount, &q.from) {
         let digest = parse_digest(mount)?;
         let from = RepositoryKey { name: from.clone(), ..key.clone() };
-        if app.registry.mount_blob(key, &digest, &from).await?.is_some() {
+        // Without read access to the source, a mount quietly becomes a normal upload, as
+        // when the blob is not there: the answer reveals nothing about the source.
+        let readable = auth::may_read(app, caller, &from, &connection::request_info(parts)).await?;
+        if readable && app.registry.mount_blob(key, &digest, &from).await?.is_some() {
             return blob_created(key, &digest);
         }
     } else if q.digest.is_some() {

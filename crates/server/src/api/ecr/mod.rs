@@ -1,0 +1,88 @@
+//! The ECR API (AWS JSON 1.1): one module per area of operations. Each operation parses
+//! its input, authorises its `ecr:` action, calls the domain and encodes the output.
+
+mod auth_token;
+mod policies;
+
+use axum::response::{IntoResponse, Response};
+use http::header;
+use http::request::Parts;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wharf_meta::RepositoryKey;
+use wharf_registry::access::Caller;
+
+use super::error::{ApiError, Kind};
+use super::{ECR_TARGET_PREFIX, authenticate};
+use crate::App;
+
+/// What every operation gets.
+struct Call<'a> {
+    app: &'a App,
+    parts: &'a Parts,
+    caller: Caller,
+    /// The region the request was signed for: the registry it addresses.
+    region: String,
+    body: &'a [u8],
+}
+
+pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, ApiError> {
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(operation) = target.strip_prefix(ECR_TARGET_PREFIX) else {
+        return Err(ApiError::new(Kind::UnknownOperation, format!("unknown operation target '{target}'")));
+    };
+    let (caller, region) = authenticate(app, parts, body, "ecr").await?;
+    let call = Call { app, parts, caller, region, body };
+    match operation {
+        "GetAuthorizationToken" => auth_token::get_authorization_token(call).await,
+        "SetRepositoryPolicy" => policies::set_repository_policy(call).await,
+        "GetRepositoryPolicy" => policies::get_repository_policy(call).await,
+        "DeleteRepositoryPolicy" => policies::delete_repository_policy(call).await,
+        "PutRegistryPolicy" => policies::put_registry_policy(call).await,
+        "GetRegistryPolicy" => policies::get_registry_policy(call).await,
+        "DeleteRegistryPolicy" => policies::delete_registry_policy(call).await,
+        other => {
+            Err(ApiError::new(Kind::UnknownOperation, format!("wharf does not implement the operation '{other}' yet")))
+        }
+    }
+}
+
+impl Call<'_> {
+    /// The JSON input; `{}` when the body is empty.
+    fn input<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let body = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { self.body };
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::new(Kind::Serialization, format!("malformed request body: {e}")))
+    }
+
+    /// The registry (account) a request member names, or the caller's own.
+    fn registry_id(&self, registry_id: Option<String>) -> Result<String, ApiError> {
+        match registry_id {
+            None => Ok(self.caller.principal.account.clone()),
+            Some(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+            Some(id) => Err(ApiError::new(
+                Kind::InvalidParameter,
+                format!(
+                    "Invalid parameter at 'registryId' failed to satisfy constraint: 'must satisfy regular expression '[0-9]{{12}}'' ({id})"
+                ),
+            )),
+        }
+    }
+
+    fn repository_key(&self, registry_id: Option<String>, name: String) -> Result<RepositoryKey, ApiError> {
+        let account = self.registry_id(registry_id)?;
+        if wharf_oci::validate_repository_name(&name).is_err() {
+            return Err(ApiError::new(
+                Kind::InvalidParameter,
+                "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression \
+                 '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''",
+            ));
+        }
+        Ok(RepositoryKey { account, region: self.region.clone(), name })
+    }
+}
+
+fn output<T: Serialize>(value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|e| ApiError::new(Kind::Server, e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/x-amz-json-1.1")], body).into_response())
+}
