@@ -13,6 +13,7 @@ that is removed at the end (--keep keeps it, with the server logs).
 from __future__ import annotations
 
 import argparse
+import base64
 import fcntl
 import hashlib
 import json
@@ -66,8 +67,9 @@ class Conn:
     generator shares 2 cores with the server) and able to send a body straight from a file
     with sendfile(2) and to throw a response body away with splice(2) into /dev/null."""
 
-    def __init__(self, host: str, port: int, timeout: float = 300.0):
+    def __init__(self, host: str, port: int, timeout: float = 300.0, headers: dict | None = None):
         self.host, self.port, self.timeout = host, port, timeout
+        self.headers = headers or {}  # sent with every request (credentials)
         self.sock: socket.socket | None = None
         self.buf = b""
 
@@ -93,7 +95,7 @@ class Conn:
         lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         if method in ("POST", "PUT", "PATCH") or length:
             lines.append(f"Content-Length: {length}")
-        for k, v in (headers or {}).items():
+        for k, v in {**self.headers, **(headers or {})}.items():
             lines.append(f"{k}: {v}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         try:
@@ -240,12 +242,13 @@ def free_port() -> int:
 
 
 def http_ok(port: int) -> bool:
-    """True when GET /v2/ answers 200 (one fresh connection, short timeout)."""
+    """True when GET /v2/ answers (200, or 401 from a server that wants credentials; one
+    fresh connection, short timeout)."""
     try:
         c = Conn("127.0.0.1", port, timeout=2)
         try:
             st, _, _ = c.request("GET", "/v2/")
-            return st == 200
+            return st in (200, 401)
         finally:
             c.close()
     except (OSError, HTTPError, ValueError, IndexError):
@@ -262,6 +265,9 @@ class Server:
         self.log_path = workdir / f"{self.name}.log"
         self.proc: subprocess.Popen | None = None
         self.port = 0
+        # Headers that authenticate a request (wharf requires credentials; the reference
+        # runs without authentication, which only favours it).
+        self.auth: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -273,8 +279,15 @@ class Server:
     def prepare(self) -> None:
         pass
 
+    def login(self) -> None:
+        """Called once the server answers; sets `auth`."""
+
+    def skopeo_creds(self, flag: str) -> list[str]:
+        """skopeo's `--src-creds`/`--dest-creds` option for this server, if it needs one."""
+        return []
+
     def start(self, timeout: float = 30.0) -> float:
-        """Starts the server on a free port; returns seconds from exec to the first 200 on
+        """Starts the server on a free port; returns seconds from exec to the first answer on
         GET /v2/. Retries on another port if the first one was taken meanwhile."""
         for attempt in range(3):
             self.port = free_port()
@@ -289,7 +302,9 @@ class Server:
                 if self.proc.poll() is not None:
                     break
                 if http_ok(self.port):
-                    return time.perf_counter() - t0
+                    ready = time.perf_counter() - t0
+                    self.login()
+                    return ready
                 time.sleep(0.002)
             self.stop()
             if attempt == 2:
@@ -359,6 +374,20 @@ class Wharf(Server):
     def command(self) -> list[str]:
         return [self.binary, "--data-dir", str(self.data_dir), "serve",
                 "--listen", f"127.0.0.1:{self.port}"]
+
+    def login(self) -> None:
+        """A registry token for the administrator that the first start created, as
+        `docker login` would use it (`wharf get-login-password` signs the API call)."""
+        env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=str(self.data_dir / "admin-credentials"))
+        out = subprocess.run([self.binary, "--data-dir", str(self.data_dir), "get-login-password",
+                              "--endpoint-url", self.url], check=True, capture_output=True, text=True,
+                             timeout=60, env=env)
+        self.token = out.stdout.strip()
+        basic = base64.b64encode(f"AWS:{self.token}".encode()).decode()
+        self.auth = {"Authorization": f"Basic {basic}"}
+
+    def skopeo_creds(self, flag: str) -> list[str]:
+        return [f"--{flag}-creds", f"AWS:{self.token}"]
 
 
 class Reference(Server):
@@ -493,7 +522,7 @@ class Bench:
         return self.files[key]
 
     def conn(self, srv: Server) -> Conn:
-        return Conn("127.0.0.1", srv.port)
+        return Conn("127.0.0.1", srv.port, headers=srv.auth)
 
     def quiesce(self) -> None:
         """Flush dirty pages (untimed) so one test's writeback does not land in the next."""
@@ -793,8 +822,8 @@ class Bench:
         expect(st, 200, "GET manifest", b)
         out = {}
         for conns in self.args.manifest_conns:
-            self.wrk(url, conns, hdr, duration=2)  # warm-up
-            r = self.measured(srv, f"manifest-c{conns}", lambda: self.wrk(url, conns, hdr))
+            self.wrk(url, conns, {**hdr, **srv.auth}, duration=2)  # warm-up
+            r = self.measured(srv, f"manifest-c{conns}", lambda: self.wrk(url, conns, {**hdr, **srv.auth}))
             r["server_us_per_req"] = r["server_cpu_s"] / max(r["requests"], 1) * 1e6
             out[conns] = r
             log(f"  manifest GET c={conns}: {r['rps']:.0f} req/s, p50 {r.get('p50_ms', 0):.2f} ms, "
@@ -806,7 +835,7 @@ class Bench:
         conns = max(self.args.manifest_conns)
         path = "/v2/bench/manifest/manifests/latest"
         r = self.measured(srv, f"manifest-httpload-c{conns}",
-                          lambda: self.httpload("GET", srv, path, conns, hdr))
+                          lambda: self.httpload("GET", srv, path, conns, {**hdr, **srv.auth}))
         out[f"httpload-{conns}"] = r
         log(f"  manifest GET c={conns} (httpload cross-check): {r['rps']:.0f} req/s, "
             f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, non-2xx {r['non2xx']}")
@@ -821,8 +850,8 @@ class Bench:
         expect(st, 200, "HEAD blob")
         conns = self.args.head_conns
         # wrk 4.1 cannot do HEAD (it waits for Content-Length body bytes): use httpload.c
-        self.httpload("HEAD", srv, path, conns, {}, duration=2)
-        r = self.measured(srv, f"head-c{conns}", lambda: self.httpload("HEAD", srv, path, conns, {}))
+        self.httpload("HEAD", srv, path, conns, srv.auth, duration=2)
+        r = self.measured(srv, f"head-c{conns}", lambda: self.httpload("HEAD", srv, path, conns, srv.auth))
         r["server_us_per_req"] = r["server_cpu_s"] / max(r["requests"], 1) * 1e6
         res["head"] = {conns: r}
         log(f"  blob HEAD c={conns}: {r['rps']:.0f} req/s, p50 {r.get('p50_ms', 0):.2f} ms, "
@@ -913,11 +942,13 @@ class Bench:
             shutil.rmtree(dest, ignore_errors=True)
             self.quiesce()
             pushes.append(self.measured(srv, "skopeo-push", run(
-                ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{layout}:latest",
+                ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", *srv.skopeo_creds("dest"),
+                 f"oci:{layout}:latest",
                  f"docker://{ref}"])))
             self.quiesce()
             pulls.append(self.measured(srv, "skopeo-pull", run(
-                ["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{ref}",
+                ["skopeo", "copy", "--quiet", "--src-tls-verify=false", *srv.skopeo_creds("src"),
+                 f"docker://{ref}",
                  f"oci:{dest}:latest"])))
             shutil.rmtree(dest, ignore_errors=True)
         res["skopeo"] = {"push": {"seconds": statistics.median(r["seconds"] for r in pushes),
@@ -931,7 +962,7 @@ class Bench:
             f"{self.layout_bytes / 1e6:.0f} MB each")
 
     def m_startup(self, srv, res):
-        """Restart on the data dir of this run: exec -> first 200 on GET /v2/."""
+        """Restart on the data dir of this run: exec -> first answer on GET /v2/."""
         srv.stop()
         times = []
         for _ in range(self.args.startup_runs):
@@ -939,7 +970,7 @@ class Bench:
             srv.stop()
         res["startup"] = {"ms": statistics.median(times) * 1e3,
                           "runs_ms": [round(t * 1e3, 1) for t in times]}
-        log(f"  start-up (exec -> first 200 on /v2/): {', '.join(f'{t * 1e3:.0f}' for t in times)} "
+        log(f"  start-up (exec -> first answer on /v2/): {', '.join(f'{t * 1e3:.0f}' for t in times)} "
             f"ms; data dir {du(srv.data_dir) / 1e6:.0f} MB")
 
     # -- driver

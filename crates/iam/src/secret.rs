@@ -138,7 +138,9 @@ fn fill_random(out: &mut [u8]) {
 pub enum SecretError {
     #[error("the master key must be 64 hexadecimal digits (32 bytes)")]
     InvalidMasterKey,
-    #[error("a sealed secret could not be opened: it is corrupt, or was sealed with another master key or for another record")]
+    #[error(
+        "a sealed secret could not be opened: it is corrupt, or was sealed with another master key or for another record"
+    )]
     Unseal,
 }
 
@@ -207,7 +209,10 @@ mod tests {
         assert!(sealer.open(&[], b"AKIAONE").is_err());
         assert!(Sealer::new(&MasterKey::generate()).open(&sealed, b"AKIAONE").is_err());
         // Same master key, another instance: works (any node can open).
-        assert_eq!(Sealer::new(&MasterKey::from_hex(&master.to_hex()).unwrap()).open(&sealed, b"AKIAONE").unwrap(), b"secret");
+        assert_eq!(
+            Sealer::new(&MasterKey::from_hex(&master.to_hex()).unwrap()).open(&sealed, b"AKIAONE").unwrap(),
+            b"secret"
+        );
     }
 
     #[test]

@@ -56,12 +56,12 @@ pub struct HttpRequest<'a> {
 }
 
 impl<'a> HttpRequest<'a> {
-    fn header_values(&self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
         self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
     }
 
     /// A header that decides how the request is authenticated: a repeat is ambiguous, so refused.
-    fn single_header(&self, name: &'a str) -> Result<Option<&'a str>, SigError> {
+    fn single_header(&self, name: &str) -> Result<Option<&'a str>, SigError> {
         let mut values = self.header_values(name);
         let first = values.next();
         if values.next().is_some() {
@@ -77,7 +77,9 @@ impl<'a> HttpRequest<'a> {
         for (raw_name, raw_value) in query_pairs(self.query) {
             if percent_decode_str(raw_name).decode_utf8().is_ok_and(|n| n == name) {
                 if found.is_some() {
-                    return Err(SigError::Incomplete(format!("The query string has more than one '{name}' parameter.")));
+                    return Err(SigError::Incomplete(format!(
+                        "The query string has more than one '{name}' parameter."
+                    )));
                 }
                 let value = percent_decode_str(raw_value)
                     .decode_utf8()
@@ -195,9 +197,11 @@ fn parse_authorization_parts<'h>(header: &str, rest: &'h str) -> Result<Authoriz
 /// AWS lists every missing part at once, then echoes the header (here without the signature).
 fn missing_authorization_parts(parts: &AuthorizationParts<'_>, has_date: bool, header: &str) -> SigError {
     let mut message = String::new();
-    for (present, name) in
-        [(parts.credential.is_some(), "Credential"), (parts.signature.is_some(), "Signature"), (parts.signed_headers.is_some(), "SignedHeaders")]
-    {
+    for (present, name) in [
+        (parts.credential.is_some(), "Credential"),
+        (parts.signature.is_some(), "Signature"),
+        (parts.signed_headers.is_some(), "SignedHeaders"),
+    ] {
         if !present {
             message.push_str(&format!("Authorization header requires '{name}' parameter. "));
         }
@@ -322,7 +326,9 @@ fn parse_signed_headers(value: &str) -> Result<Vec<String>, SigError> {
     // The host binds the signature to this server: without it a request could be replayed
     // against any endpoint accepting the same key.
     if !names.iter().any(|name| name == "host") {
-        return Err(SigError::Incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()));
+        return Err(SigError::Incomplete(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
     }
     Ok(names)
 }
@@ -440,7 +446,6 @@ impl Signature {
             _ => Ok(()),
         }
     }
-
 }
 
 /// What a header-authenticated request declares it signed as its payload hash.
@@ -507,7 +512,7 @@ pub fn sign(
         hex::encode(signature)
     );
 
-    let mut added = vec![("authorization".to_owned(), authorization), ("x-amz-date".to_owned(), amz_date.clone())];
+    let mut added = vec![("authorization".to_owned(), authorization), ("x-amz-date".to_owned(), amz_date)];
     added.extend(session_token.map(|token| ("x-amz-security-token".to_owned(), token.to_owned())));
     added
 }
@@ -602,7 +607,7 @@ fn query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
 
 /// Values trimmed with inner whitespace runs collapsed; a repeated header's values joined by ','.
 fn push_canonical_header_value(out: &mut String, request: &HttpRequest<'_>, name: &str) {
-    for (i, value) in request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v).enumerate() {
+    for (i, value) in request.header_values(name).enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -730,9 +735,8 @@ mod tests {
             ("X-Unsigned", "x"),
         ];
         let request = HttpRequest { method: "GET", path: "/", query: "", headers: &headers };
-        let signed: Vec<String> = ["x-amz-date", "my-header3", "host", "my-header1", "my-header2", "host"]
-            .map(String::from)
-            .to_vec();
+        let signed: Vec<String> =
+            ["x-amz-date", "my-header3", "host", "my-header1", "my-header2", "host"].map(String::from).to_vec();
         assert_eq!(
             canonical_request_head(&request, &signed, false),
             "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nmy-header2:\"a b c\"\nmy-header3:value2,value1\n\
@@ -770,7 +774,9 @@ mod tests {
         for bad in ["20230229T000000Z", "20150830T240000Z", "20150830t123600Z", "2015083OT123600Z", "20150830T123600"] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
-        for http in ["Sun, 30 Aug 2015 12:36:00 GMT", "Sun, 30 Aug 2015 12:36:00 -0000", "Sun, 30 Aug 2015 14:36:00 +0200"] {
+        for http in
+            ["Sun, 30 Aug 2015 12:36:00 GMT", "Sun, 30 Aug 2015 12:36:00 -0000", "Sun, 30 Aug 2015 14:36:00 +0200"]
+        {
             assert_eq!(parse_http_date(http), Some(datetime!(2015-08-30 12:36:00 UTC)), "{http}");
         }
         assert_eq!(format_amz_date(datetime!(2015-08-30 02:03:04 UTC)), "20150830T020304Z");
@@ -788,10 +794,15 @@ mod tests {
     #[test]
     fn redaction() {
         assert_eq!(
-            redacted_authorization("AWS4-HMAC-SHA256 Credential=A/b/c/d/aws4_request,SignedHeaders=host, Signature=abcdef"),
+            redacted_authorization(
+                "AWS4-HMAC-SHA256 Credential=A/b/c/d/aws4_request,SignedHeaders=host, Signature=abcdef"
+            ),
             "AWS4-HMAC-SHA256 Credential=A/b/c/d/aws4_request, SignedHeaders=host, Signature=***"
         );
-        assert_eq!(redacted_authorization("AWS4-HMAC-SHA256 Credential=x, abcdef0123"), "AWS4-HMAC-SHA256 Credential=x, ***");
+        assert_eq!(
+            redacted_authorization("AWS4-HMAC-SHA256 Credential=x, abcdef0123"),
+            "AWS4-HMAC-SHA256 Credential=x, ***"
+        );
         let SigError::Incomplete(message) = unsupported_algorithm("Bearer:secret") else { panic!() };
         assert!(!message.contains("secret"));
     }

@@ -13,13 +13,12 @@ use serde::{Deserialize, Serialize};
 use crate::Principal;
 use crate::secret::{MasterKey, Sealer};
 
-/// How long a registry token is valid, as in ECR's GetAuthorizationToken.
-pub const TOKEN_LIFETIME_SECS: i64 = 12 * 3600;
 /// Signing keys rotate every period; a token is signed with the key of the period it was issued in.
 const PERIOD_SECS: i64 = 6 * 3600;
 /// Tolerated clock difference between the node that issued a token and the one verifying it.
 const CLOCK_SKEW_SECS: i64 = 300;
-const MAX_LIFETIME_SECS: i64 = TOKEN_LIFETIME_SECS + 60;
+/// ECR's 12 hours, plus a minute for the issuer's own arithmetic.
+const MAX_LIFETIME_SECS: i64 = 12 * 3600 + 60;
 /// For this long after expiry a token still verifies far enough to be reported as expired
 /// (a useful message for `docker pull` with a stale login) rather than as a bad signature.
 const EXPIRED_REPORT_SECS: i64 = 12 * 3600;
@@ -39,19 +38,6 @@ pub struct TokenClaims {
     pub issued_at: i64,
     /// Epoch seconds.
     pub expires_at: i64,
-}
-
-impl TokenClaims {
-    /// Claims issued at `now` and valid for [`TOKEN_LIFETIME_SECS`].
-    pub fn new(principal: Principal, access_key_id: &str, region: &str, now: i64) -> TokenClaims {
-        TokenClaims {
-            principal,
-            access_key_id: access_key_id.to_owned(),
-            region: region.to_owned(),
-            issued_at: now,
-            expires_at: now.saturating_add(TOKEN_LIFETIME_SECS),
-        }
-    }
 }
 
 /// Issues and verifies registry tokens.
@@ -126,13 +112,9 @@ fn split_token(password: &str) -> Result<(&str, [u8; 32]), TokenError> {
     if payload.is_empty() {
         return Err(TokenError::Malformed);
     }
-    // One byte of room beyond the expected 32, so that a longer tag decodes and is refused by
-    // length instead of by an overflow.
-    let mut buf = [0u8; 33];
     let mut tag = [0u8; 32];
-    match URL_SAFE_NO_PAD.decode_slice(tag_b64, &mut buf) {
-        Ok(32) => tag.copy_from_slice(&buf[..32]),
-        _ => return Err(TokenError::Malformed),
+    if URL_SAFE_NO_PAD.decode_slice(tag_b64, &mut tag) != Ok(32) {
+        return Err(TokenError::Malformed);
     }
     Ok((&password[..VERSION_PREFIX.len() + payload.len()], tag))
 }
@@ -223,7 +205,13 @@ mod tests {
     }
 
     fn claims(issued_at: i64) -> TokenClaims {
-        TokenClaims::new(Principal::user("111111111111", "alice"), "AKIAEXAMPLE234567ABC", "us-east-1", issued_at)
+        TokenClaims {
+            principal: Principal::user("111111111111", "alice"),
+            access_key_id: "AKIAEXAMPLE234567ABC".into(),
+            region: "us-east-1".into(),
+            issued_at,
+            expires_at: issued_at + 12 * 3600,
+        }
     }
 
     #[test]

@@ -126,7 +126,8 @@ fn botocore_ecr_json_post() {
 
     // And our client signs exactly as botocore does.
     let unsigned = request("POST", "/", "", &headers[..3]);
-    let added = sigv4::sign(&unsigned, &body, "AKIAIOSFODNN7EXAMPLE", SUITE_SECRET, None, "us-west-2", "ecr", BOTO_TIME);
+    let added =
+        sigv4::sign(&unsigned, &body, "AKIAIOSFODNN7EXAMPLE", SUITE_SECRET, None, "us-west-2", "ecr", BOTO_TIME);
     assert_eq!(added[0], ("authorization".to_owned(), owned[4].1.clone()));
 }
 
@@ -306,7 +307,13 @@ const SECRET: &str = "abcdEFGHijklMNOPqrstUVWXyz0123456789+/AB";
 const NOW: OffsetDateTime = datetime!(2025-06-01 10:00:00 UTC);
 
 /// A signed ECR-style request: the caller's headers followed by those `sign` added.
-fn signed(method: &str, query: &str, body: &[u8], token: Option<&str>, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+fn signed(
+    method: &str,
+    query: &str,
+    body: &[u8],
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let mut headers: Vec<(String, String)> = vec![
         ("Host".into(), "wharf.example.com".into()),
         ("Content-Type".into(), "application/x-amz-json-1.1".into()),
@@ -316,23 +323,33 @@ fn signed(method: &str, query: &str, body: &[u8], token: Option<&str>, extra: &[
     headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
     let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let req = request(method, "/", query, &borrowed);
-    let payload = if extra.iter().any(|(n, v)| n.eq_ignore_ascii_case("x-amz-content-sha256") && *v == "UNSIGNED-PAYLOAD") {
-        "UNSIGNED-PAYLOAD".to_owned()
-    } else {
-        sigv4::sha256_hex(body)
-    };
+    let payload =
+        if extra.iter().any(|(n, v)| n.eq_ignore_ascii_case("x-amz-content-sha256") && *v == "UNSIGNED-PAYLOAD") {
+            "UNSIGNED-PAYLOAD".to_owned()
+        } else {
+            sigv4::sha256_hex(body)
+        };
     let added = sigv4::sign(&req, &payload, AKID, SECRET, token, "eu-west-1", "ecr", NOW);
     headers.extend(added);
     headers
 }
 
-fn check(method: &str, query: &str, headers: &[(String, String)], body: &[u8], now: OffsetDateTime) -> Result<(), SigError> {
+fn check(
+    method: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: OffsetDateTime,
+) -> Result<(), SigError> {
     let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     verify_at(&request(method, "/", query, &borrowed), &sigv4::sha256_hex(body), SECRET, now)
 }
 
 fn with_header(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
-    headers.iter().map(|(n, v)| (n.clone(), if n.eq_ignore_ascii_case(name) { value.to_owned() } else { v.clone() })).collect()
+    headers
+        .iter()
+        .map(|(n, v)| (n.clone(), if n.eq_ignore_ascii_case(name) { value.to_owned() } else { v.clone() }))
+        .collect()
 }
 
 #[test]
@@ -347,7 +364,10 @@ fn sign_parse_verify_round_trip() {
     let with_token = signed("POST", "", b"{}", Some("sealed+token/=="), &[]);
     check("POST", "", &with_token, b"{}", NOW).unwrap();
     let borrowed: Vec<(&str, &str)> = with_token.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    assert_eq!(sigv4::parse(&request("POST", "/", "", &borrowed)).unwrap().session_token.as_deref(), Some("sealed+token/=="));
+    assert_eq!(
+        sigv4::parse(&request("POST", "/", "", &borrowed)).unwrap().session_token.as_deref(),
+        Some("sealed+token/==")
+    );
     // The session token is signed: swapping it breaks the signature.
     let swapped = with_header(&with_token, "x-amz-security-token", "another");
     assert!(matches!(check("POST", "", &swapped, b"{}", NOW), Err(SigError::Mismatch)));
@@ -357,7 +377,8 @@ fn sign_parse_verify_round_trip() {
 fn sign_replaces_stale_auth_headers() {
     let stale = [("Authorization", "AWS4-HMAC-SHA256 old"), ("X-Amz-Date", "20000101T000000Z")];
     let headers = signed("POST", "", b"{}", None, &stale);
-    let fresh: Vec<(String, String)> = headers.into_iter().filter(|(n, _)| !stale.iter().any(|(s, _)| s == n)).collect();
+    let fresh: Vec<(String, String)> =
+        headers.into_iter().filter(|(n, _)| !stale.iter().any(|(s, _)| s == n)).collect();
     check("POST", "", &fresh, b"{}", NOW).unwrap();
 }
 
@@ -397,7 +418,10 @@ fn clock_skew_window() {
         "Signature expired: 20250601T100000Z is now earlier than 20250601T100100Z (20250601T101600Z - 15 min.)"
     );
     let early = at(-16).unwrap_err();
-    assert!(matches!(&early, SigError::Expired(m) if m.starts_with("Signature not yet current: 20250601T100000Z")), "{early}");
+    assert!(
+        matches!(&early, SigError::Expired(m) if m.starts_with("Signature not yet current: 20250601T100000Z")),
+        "{early}"
+    );
 }
 
 #[test]
@@ -439,12 +463,19 @@ fn malformed_authorization_headers() {
         format!("AWS4-HMAC-SHA256 {cred}, SignedHeaders=host;x-amz-date, Signature={}", &sig[1..]),
         format!("AWS4-HMAC-SHA256 {cred}, SignedHeaders=host;x-amz-date, Signature={}x", &sig[1..]),
         format!("AWS4-HMAC-SHA256 {cred}/extra, SignedHeaders=host;x-amz-date, Signature={sig}"),
-        format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws5_request, SignedHeaders=host;x-amz-date, Signature={sig}"),
-        format!("AWS4-HMAC-SHA256 Credential=/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature={sig}"),
-        format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150831/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature={sig}"),
+        format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws5_request, SignedHeaders=host;x-amz-date, Signature={sig}"
+        ),
+        format!(
+            "AWS4-HMAC-SHA256 Credential=/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature={sig}"
+        ),
+        format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150831/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature={sig}"
+        ),
     ];
     for authorization in &cases {
-        let headers = [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z"), ("Authorization", authorization)];
+        let headers =
+            [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z"), ("Authorization", authorization)];
         let err = sigv4::parse(&request("GET", "/", "", &headers)).unwrap_err();
         assert!(matches!(err, SigError::Incomplete(_)), "{authorization}: {err:?}");
         assert!(!err.to_string().contains(&sig[8..40]), "signature echoed: {err}");
@@ -456,14 +487,21 @@ fn malformed_authorization_headers() {
 fn incomplete_messages_follow_aws() {
     let headers = [
         ("Host", "example.amazonaws.com"),
-        ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host, Signature=abc"),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host, Signature=abc",
+        ),
     ];
     let err = sigv4::parse(&request("GET", "/", "", &headers)).unwrap_err().to_string();
     assert_eq!(
         err,
         "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host, Signature=***"
     );
-    let headers = [("Host", "h"), ("X-Amz-Date", "20150830T123600Z"), ("Authorization", "AWS4-HMAC-SHA256 Credential=A/20150830/r/s/aws4_request")];
+    let headers = [
+        ("Host", "h"),
+        ("X-Amz-Date", "20150830T123600Z"),
+        ("Authorization", "AWS4-HMAC-SHA256 Credential=A/20150830/r/s/aws4_request"),
+    ];
     let err = sigv4::parse(&request("GET", "/", "", &headers)).unwrap_err().to_string();
     assert_eq!(
         err,
@@ -492,7 +530,8 @@ fn flexible_authorization_spacing() {
         format!("AWS4-HMAC-SHA256 Signature={sig}, {cred}, SignedHeaders=host;x-amz-date"),
         format!("AWS4-HMAC-SHA256 {cred} SignedHeaders=host;x-amz-date Signature={sig}"),
     ] {
-        let headers = [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z"), ("Authorization", &authorization)];
+        let headers =
+            [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z"), ("Authorization", &authorization)];
         verify_at(&request("GET", "/", "", &headers), EMPTY_SHA256, SUITE_SECRET, SUITE_TIME)
             .unwrap_or_else(|e| panic!("{authorization}: {e}"));
     }
@@ -508,14 +547,27 @@ fn ambiguous_repeated_auth_headers_are_refused() {
         ("Authorization", &auth),
     ];
     assert!(matches!(sigv4::parse(&request("GET", "/", "", &headers)), Err(SigError::Incomplete(_))));
-    let headers = [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z"), ("Authorization", &auth), ("authorization", &auth)];
+    let headers = [
+        ("Host", "example.amazonaws.com"),
+        ("X-Amz-Date", "20150830T123600Z"),
+        ("Authorization", &auth),
+        ("authorization", &auth),
+    ];
     assert!(matches!(sigv4::parse(&request("GET", "/", "", &headers)), Err(SigError::Incomplete(_))));
 }
 
 #[test]
 fn bad_dates_are_incomplete() {
     let auth = auth_header("5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31", "host;x-amz-date");
-    for date in ["", "20150830", "20150830T123600", "20151330T123600Z", "20150830T126000Z", "2015-08-30T12:36:00Z", "+0150830T123600Z"] {
+    for date in [
+        "",
+        "20150830",
+        "20150830T123600",
+        "20151330T123600Z",
+        "20150830T126000Z",
+        "2015-08-30T12:36:00Z",
+        "+0150830T123600Z",
+    ] {
         let headers = [("Host", "example.amazonaws.com"), ("X-Amz-Date", date), ("Authorization", &auth)];
         assert!(matches!(sigv4::parse(&request("GET", "/", "", &headers)), Err(SigError::Incomplete(_))), "{date:?}");
     }

@@ -62,7 +62,9 @@ suite!(
     referrers_and_pulls,
     uploads,
     concurrent_writers,
-    huge_reference_lists
+    huge_reference_lists,
+    identities,
+    resource_policies
 );
 
 fn key(name: &str) -> RepositoryKey {
@@ -283,4 +285,71 @@ async fn huge_reference_lists(store: MetaStore) {
         PutManifestOutcome::MissingBlobs(missing) => assert_eq!(missing.len(), 40_000),
         other => panic!("{other:?}"),
     }
+}
+
+async fn identities(store: MetaStore) {
+    const ACCT: &str = "111111111111";
+    assert!(store.ensure_account(ACCT, 1).await.unwrap());
+    assert!(!store.ensure_account(ACCT, 2).await.unwrap(), "a second ensure creates nothing");
+    let user = User { account: ACCT.into(), name: "alice".into(), user_id: "AIDA1".into(), created_at: 1 };
+    assert!(store.create_user(&user).await.unwrap());
+    assert!(!store.create_user(&user).await.unwrap(), "names are unique per account");
+    assert_eq!(store.user(ACCT, "alice").await.unwrap(), Some(user.clone()));
+    let role = Role {
+        account: ACCT.into(),
+        name: "ci".into(),
+        role_id: "AROA1".into(),
+        trust_policy: "{}".into(),
+        max_session_secs: 3600,
+        created_at: 1,
+    };
+    assert!(store.create_role(&role).await.unwrap());
+    assert_eq!(store.list_roles(ACCT).await.unwrap(), [role]);
+    assert!(store.identity_exists(ACCT, "user/alice").await.unwrap());
+    assert!(store.identity_exists(ACCT, ROOT).await.unwrap());
+    assert!(!store.identity_exists(ACCT, "user/bob").await.unwrap());
+    assert!(!store.identity_exists("222222222222", ROOT).await.unwrap());
+
+    store.put_identity_policy(ACCT, "user/alice", "p", "v1").await.unwrap();
+    store.put_identity_policy(ACCT, "user/alice", "p", "v2").await.unwrap();
+    assert_eq!(store.identity_policies(ACCT, "user/alice").await.unwrap(), [("p".to_owned(), "v2".to_owned())]);
+
+    let key = AccessKey {
+        id: "AKIA1".into(),
+        account: ACCT.into(),
+        identity: "user/alice".into(),
+        sealed_secret: vec![0, 1, 2, 255],
+        active: true,
+        created_at: 1,
+    };
+    store.create_access_key(&key).await.unwrap();
+    assert_eq!(store.access_key("AKIA1").await.unwrap(), Some(key.clone()));
+    assert!(store.set_access_key_active("AKIA1", false).await.unwrap());
+    assert!(!store.access_key("AKIA1").await.unwrap().unwrap().active);
+    assert!(!store.set_access_key_active("AKIA-none", false).await.unwrap());
+
+    // Deleting the user takes its policies and keys along.
+    assert!(store.delete_identity(ACCT, "user/alice").await.unwrap());
+    assert!(!store.delete_identity(ACCT, "user/alice").await.unwrap());
+    assert_eq!(store.access_key("AKIA1").await.unwrap(), None);
+    assert!(store.identity_policies(ACCT, "user/alice").await.unwrap().is_empty());
+}
+
+async fn resource_policies(store: MetaStore) {
+    let r = repo(&store, "pol/a").await;
+    assert_eq!(store.repository_policy(r.id).await.unwrap(), None);
+    store.set_repository_policy(r.id, "one").await.unwrap();
+    store.set_repository_policy(r.id, "two").await.unwrap();
+    assert_eq!(store.repository_policy(r.id).await.unwrap().as_deref(), Some("two"));
+    assert_eq!(store.delete_repository_policy(r.id).await.unwrap().as_deref(), Some("two"));
+    assert_eq!(store.delete_repository_policy(r.id).await.unwrap(), None);
+    // A repository deleted with its policy.
+    store.set_repository_policy(r.id, "three").await.unwrap();
+    assert_eq!(store.delete_repository(&key("pol/a"), true).await.unwrap(), DeleteRepositoryOutcome::Deleted);
+    assert_eq!(store.repository_policy(r.id).await.unwrap(), None);
+
+    assert_eq!(store.registry_policy("000000000000", "us-east-1").await.unwrap(), None);
+    store.put_registry_policy("000000000000", "us-east-1", "reg").await.unwrap();
+    assert_eq!(store.registry_policy("000000000000", "eu-west-1").await.unwrap(), None);
+    assert_eq!(store.delete_registry_policy("000000000000", "us-east-1").await.unwrap().as_deref(), Some("reg"));
 }
