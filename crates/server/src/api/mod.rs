@@ -60,8 +60,14 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
 
 /// Checks the SigV4 signature for `service`; returns the caller and the region it signed for.
 async fn authenticate(app: &App, parts: &Parts, body: &[u8], service: &str) -> Result<(Caller, String), ApiError> {
-    let headers: Vec<(&str, &str)> =
+    let mut headers: Vec<(&str, &str)> =
         parts.headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))).collect();
+    // HTTP/2 carries the host as `:authority`, which SigV4 signs as `host`.
+    if !parts.headers.contains_key(header::HOST)
+        && let Some(authority) = parts.uri.authority()
+    {
+        headers.push(("host", authority.as_str()));
+    }
     let request = HttpRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
