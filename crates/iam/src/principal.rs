@@ -92,7 +92,13 @@ mod tests {
         let s = Principal::assumed_role("111111111111", "ci", "build-7");
         assert_eq!(s.arn(), "arn:aws:sts::111111111111:assumed-role/ci/build-7");
         assert_eq!(s.policy_arn(), "arn:aws:iam::111111111111:role/ci");
-        assert_eq!(Principal::user("111111111111", "alice").identity_arn().unwrap(), "arn:aws:iam::111111111111:user/alice");
-        assert_eq!(repository_arn("us-east-1", "111111111111", "a/b"), "arn:aws:ecr:us-east-1:111111111111:repository/a/b");
+        assert_eq!(
+            Principal::user("111111111111", "alice").identity_arn().unwrap(),
+            "arn:aws:iam::111111111111:user/alice"
+        );
+        assert_eq!(
+            repository_arn("us-east-1", "111111111111", "a/b"),
+            "arn:aws:ecr:us-east-1:111111111111:repository/a/b"
+        );
     }
 }

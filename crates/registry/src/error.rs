@@ -48,7 +48,9 @@ pub enum RegistryError {
     /// A request member that breaks a constraint (ECR's `InvalidParameterException`).
     #[error("{0}")]
     InvalidParameter(String),
-    #[error("Repository policy does not exist for the repository with name '{name}' in the registry with id '{registry}'")]
+    #[error(
+        "Repository policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"
+    )]
     RepositoryPolicyNotFound { name: String, registry: String },
     #[error("Registry policy does not exist in the registry with id '{registry}'")]
     RegistryPolicyNotFound { registry: String },
