@@ -655,6 +655,7 @@ class Bench:
             import requests
             s = requests.Session()
             s.trust_env = False
+            s.headers.update(srv.auth)
             im = images.build_image(layers=[images.random_layer(4096)], marker="bench")
             images.push_image(srv.url, "bench/manifest", "latest", im, session=s)
             res["image"] = {"manifest": im.digest, "config": im.config.digest,

@@ -138,10 +138,7 @@ impl Access {
     /// A token stops working when its access key is deactivated or deleted or its user or
     /// role is deleted.
     pub async fn authenticate_token(&self, password: &str, region: &str) -> Result<Caller, AuthError> {
-        let claims = self.tokens.verify(password, now_secs()).map_err(|e| match e {
-            TokenError::Expired => AuthError::TokenExpired,
-            _ => AuthError::TokenInvalid,
-        })?;
+        let claims = self.verify_token(password)?;
         if claims.region != region {
             return Err(AuthError::TokenInvalid);
         }
@@ -155,7 +152,30 @@ impl Access {
             AuthError::UnknownKey => AuthError::TokenInvalid,
             e => e,
         })?;
-        Ok(Caller { principal: claims.principal, access_key_id: claims.access_key_id, expires_at: None })
+        Ok(Caller {
+            principal: claims.principal.clone(),
+            access_key_id: claims.access_key_id.clone(),
+            expires_at: None,
+        })
+    }
+
+    /// A token's claims once its signature holds. Checking a signature is pure, so the
+    /// answer is remembered per token: a client sends the same one with every request.
+    /// Expiry is checked on every use.
+    fn verify_token(&self, password: &str) -> Result<Arc<TokenClaims>, AuthError> {
+        let now = now_secs();
+        if let Some(claims) = self.verified_tokens.get(password)
+            && claims.expires_at > now
+        {
+            return Ok(claims);
+        }
+        let claims = self.tokens.verify(password, now).map_err(|e| match e {
+            TokenError::Expired => AuthError::TokenExpired,
+            _ => AuthError::TokenInvalid,
+        })?;
+        let claims = Arc::new(claims);
+        self.verified_tokens.insert(password.to_owned(), claims.clone());
+        Ok(claims)
     }
 
     async fn access_key(&self, id: &str) -> Result<Option<Arc<AccessKey>>, MetaError> {

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use wharf_iam::policy::{Policy, PolicyKind};
 use wharf_iam::secret::{MasterKey, Sealer};
-use wharf_iam::token::TokenKeys;
+use wharf_iam::token::{TokenClaims, TokenKeys};
 use wharf_meta::{AccessKey, MetaStore};
 
 pub use admin::{ADMINISTRATOR_POLICY, NewAccessKey, account_trust_policy};
@@ -27,6 +27,9 @@ pub use authz::{RequestInfo, Target};
 pub use sts::SessionCredentials;
 
 use crate::cache::{ReadCache, Weight};
+
+/// How many checked tokens are remembered (about 1 KiB each).
+const VERIFIED_TOKENS: usize = 4096;
 
 /// Settings of the access layer.
 #[derive(Debug, Clone)]
@@ -43,6 +46,8 @@ pub struct Access {
     tokens: TokenKeys,
     config: AccessConfig,
     keys: ReadCache<String, Arc<AccessKey>>,
+    /// Registry tokens whose signature has been checked.
+    verified_tokens: quick_cache::sync::Cache<String, Arc<TokenClaims>>,
     /// (account, `user/<name>` | `role/<name>`) → that identity's inline policies.
     identities: ReadCache<(String, String), Arc<IdentityPolicies>>,
     repository_policies: ReadCache<i64, Arc<StoredPolicy>>,
@@ -65,6 +70,7 @@ impl Access {
             sealer: Sealer::new(master),
             tokens: TokenKeys::new(master),
             keys: ReadCache::new(part, config.cache_ttl),
+            verified_tokens: quick_cache::sync::Cache::new(VERIFIED_TOKENS),
             identities: ReadCache::new(part, config.cache_ttl),
             repository_policies: ReadCache::new(part, config.cache_ttl),
             registry_policies: ReadCache::new(part, config.cache_ttl),
