@@ -18,6 +18,34 @@ Helpers (import them: `from conftest import free_port, need_tool, unique_name`)
   unique_name(prefix)  "prefix/<10 hex>", a valid ECR repository name
   WharfServer          the server handle class
 
+Authentication (every /v2 request needs it, as on ECR)
+  On the first start of a data dir wharf creates the default account's administrator
+  (IAM user `admin`, allowed everything) and writes its access key to
+  <data_dir>/admin-credentials. Servers sharing a data dir share it (and the master key
+  that signs tokens), so a token from one works on the other and across restarts.
+  `GET /v2/` without credentials answers 401; start() counts that as ready.
+  WharfServer.admin_credentials  {"aws_access_key_id": .., "aws_secret_access_key": ..}
+                                 parsed from WharfServer.credentials_file
+  WharfServer.aws_env()          env vars for AWS tools and `wharf get-login-password`
+                                 (shared credentials file = the admin's, region = the
+                                 server's first region, no config file, no IMDS, no proxy
+                                 for 127.0.0.1); merge it over os.environ. wharf processes
+                                 never see the caller's AWS_* keys, profile or region.
+  WharfServer.token(region=None) the admin's registry password (`get-login-password`
+                                 against the running server; cached per region, valid 12 h,
+                                 only in that region)
+  WharfServer.login_password(credentials=None, region=None)
+                                 the same for any access key {"aws_access_key_id": ..,
+                                 "aws_secret_access_key": ..} (uncached)
+  WharfServer.auth               ("AWS", token) for requests' auth=
+  WharfServer.auth_header()      {"Authorization": "Basic base64(AWS:token)"}
+  WharfServer.session()          a requests.Session with that auth
+  WharfServer.account_id, .region   the default account and first region it serves
+                                 (from its flags, WHARF_* env or --config file:
+                                 WharfServer.setting(name))
+  Real clients log in as users do (docker/skopeo/podman login, oras-py login) with
+  --username AWS and the token; see the test_clients_*.py fixtures.
+
 Environment
   WHARF_BIN            server binary (default <repo>/target/release/wharf)
   WHARF_TEST_PG_URL    postgres://user@host:port/db of a cluster where the tests may
@@ -34,6 +62,8 @@ Findings about real clients in this sandbox are at the top of images.py.
 from __future__ import annotations
 
 import atexit
+import base64
+import configparser
 import os
 import secrets
 import shutil
@@ -41,7 +71,9 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+import tomllib
 import urllib.parse
 import warnings
 from pathlib import Path
@@ -56,6 +88,10 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 KEEP = os.environ.get("WHARF_TEST_KEEP", "") not in ("", "0")
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
+DEFAULT_ACCOUNT_ID = "000000000000"
+DEFAULT_REGION = "us-east-1"
+# `GET /v2/` answers 401 to an anonymous request once the server is up.
+READY_STATUSES = (200, 401)
 
 # Global options of the wharf CLI that take a value: copied from a server's extra_args to
 # its .cli() calls so that `repo create` sees the same account/regions/config.
@@ -74,9 +110,12 @@ def unique_name(prefix: str = "t") -> str:
     return f"{prefix}/{secrets.token_hex(5)}"
 
 
-def run_tool(*cmd: str, check: bool = True, timeout: int = 180) -> subprocess.CompletedProcess:
-    """Run a client tool (docker, skopeo, …); with `check`, a failure shows its output."""
-    p = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
+def run_tool(*cmd: str, check: bool = True, timeout: int = 180,
+             input: str | None = None) -> subprocess.CompletedProcess:
+    """Run a client tool (docker, skopeo, …) with ``input`` on stdin (e.g. a password for
+    `login --password-stdin`); with `check`, a failure shows its output."""
+    p = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, input=input,
+                       stdin=None if input is not None else subprocess.DEVNULL)
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\n"
                              f"stderr:\n{p.stderr}")
@@ -94,15 +133,34 @@ def need_tool(name: str) -> str:
     return path
 
 
+# AWS settings that would beat the credentials file and region of WharfServer.aws_env().
+_STRAY_AWS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+              "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+              "AWS_ENDPOINT_URL_ECR")
+
+
 def _clean_env(extra: dict | None = None) -> dict:
-    """The environment for wharf processes: no stray WHARF_* settings from the caller's
-    shell (they would silently change behaviour), plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_")}
+    """The environment for wharf processes: no stray WHARF_* or AWS credential/region
+    settings from the caller's shell (they would silently change behaviour), plus
+    ``extra``."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("WHARF_") and k not in _STRAY_AWS}
     env.setdefault("RUST_BACKTRACE", "1")
     env.setdefault("NO_COLOR", "1")  # plain server logs (tracing-subscriber honours it)
     if extra:
         env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def _option(args, name: str) -> str | None:
+    """The value of option ``name`` in an argument list (``--name V`` or ``--name=V``)."""
+    args = list(args)
+    for i, a in enumerate(args):
+        if a == name and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+    return None
 
 
 def _global_opts(args) -> list[str]:
@@ -204,6 +262,8 @@ class WharfServer:
         self.log_path = self.data_dir / "server.log"
         self.proc: subprocess.Popen | None = None
         self.last_exit_code: int | None = None
+        self._tokens: dict[str, str] = {}  # region -> the administrator's token
+        self._token_lock = threading.Lock()
 
     def __repr__(self):
         return f"<WharfServer {self.url} backend={self.backend} data_dir={self.data_dir}>"
@@ -246,7 +306,7 @@ class WharfServer:
                                    f"{self.log_tail()}")
             try:
                 r = requests.get(self.url + "/v2/", timeout=1)
-                if r.status_code == 200:
+                if r.status_code in READY_STATUSES:
                     return self
                 last = f"HTTP {r.status_code}"
             except requests.RequestException as e:
@@ -302,6 +362,92 @@ class WharfServer:
     def create_repo(self, name: str) -> str:
         """`wharf repo create NAME`; returns the printed repository URI."""
         return self.cli("repo", "create", name).stdout.strip()
+
+    # -- settings (flags beat WHARF_* environment beat the --config file, as in wharf)
+    def setting(self, name: str) -> str | None:
+        """A global setting of this server as configured here (e.g. "regions"), or None."""
+        value = _option(self.extra_args, "--" + name.replace("_", "-"))
+        if value is None:
+            value = self.env.get("WHARF_" + name.upper())
+        config = _option(self.extra_args, "--config") or self.env.get("WHARF_CONFIG")
+        if value is None and config:
+            with open(config, "rb") as f:
+                value = tomllib.load(f).get(name)
+            if isinstance(value, list):
+                value = ",".join(value)
+        return None if value is None else str(value)
+
+    @property
+    def account_id(self) -> str:
+        """The default account (the administrator's)."""
+        return self.setting("account_id") or DEFAULT_ACCOUNT_ID
+
+    @property
+    def region(self) -> str:
+        """The default region: the first of --regions."""
+        regions = self.setting("regions")
+        return regions.split(",")[0].strip() if regions else DEFAULT_REGION
+
+    # -- authentication (see the module docstring)
+    @property
+    def credentials_file(self) -> Path:
+        return self.data_dir / "admin-credentials"
+
+    @property
+    def admin_credentials(self) -> dict:
+        """The administrator's access key, from <data_dir>/admin-credentials (written on the
+        first start of the data dir)."""
+        parser = configparser.ConfigParser()
+        if not parser.read(self.credentials_file):
+            raise FileNotFoundError(f"{self.credentials_file} missing: was the server started "
+                                    f"on this data dir?")
+        return {k: parser["default"][k] for k in ("aws_access_key_id", "aws_secret_access_key")}
+
+    def aws_env(self) -> dict:
+        """Environment variables that point AWS tools (aws, boto3, `wharf
+        get-login-password`) at the administrator's credentials and this server's region."""
+        no_proxy = "127.0.0.1,localhost"
+        return {"AWS_SHARED_CREDENTIALS_FILE": str(self.credentials_file),
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "NO_PROXY": no_proxy, "no_proxy": no_proxy}
+
+    def login_password(self, credentials: dict | None = None, region: str | None = None) -> str:
+        """`wharf get-login-password` against this (running) server: a registry password for
+        the access key ``credentials`` (keys as in admin_credentials; default: the
+        administrator's), valid in ``region`` (default: the first)."""
+        env = self.aws_env()
+        if credentials is not None:
+            env.update(AWS_ACCESS_KEY_ID=credentials["aws_access_key_id"],
+                       AWS_SECRET_ACCESS_KEY=credentials["aws_secret_access_key"])
+        return self.cli("get-login-password", "--endpoint-url", self.url,
+                        "--region", region or self.region, env=env).stdout.strip()
+
+    def token(self, region: str | None = None) -> str:
+        """The administrator's registry password, as `aws ecr get-login-password` prints it
+        (cached per region: tokens outlive restarts on the same data dir)."""
+        region = region or self.region
+        with self._token_lock:
+            if region not in self._tokens:
+                self._tokens[region] = self.login_password(region=region)
+            return self._tokens[region]
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """requests' ``auth=`` for the administrator: Basic with user AWS and the token."""
+        return ("AWS", self.token())
+
+    def auth_header(self) -> dict:
+        basic = base64.b64encode(f"AWS:{self.token()}".encode()).decode()
+        return {"Authorization": f"Basic {basic}"}
+
+    def session(self) -> requests.Session:
+        """A requests.Session that authenticates as the administrator."""
+        s = requests.Session()
+        s.auth = self.auth
+        return s
 
     # -- diagnostics
     def log_tail(self, lines: int = 60) -> str:

@@ -21,7 +21,8 @@ make_multiarch_oci_layout(dir, platforms=("linux/amd64", "linux/arm64"), tag="la
     distinct layers (``skopeo copy --all oci:DIR:TAG docker://...``).
 docker_import_image(tag) -> image id   ``docker import`` of the busybox rootfs.
 push_image(base_url, repo, ref, image_or_index, session=None) -> manifest digest
-    Plain-HTTP push (monolithic blob uploads + PUT manifest) with ``requests``.
+    Plain-HTTP push (monolithic blob uploads + PUT manifest) with ``requests``; pass a
+    session that authenticates (``wharf.session()``, see conftest.py).
 
 Findings about the real clients in this sandbox (Debian 12, root, no registry access)
 ------------------------------------------------------------------------------------
@@ -39,8 +40,18 @@ Findings about the real clients in this sandbox (Debian 12, root, no registry ac
   ``podman import`` works. ``podman run`` fails here with "error setting rlimit type 7:
   operation not permitted" (its default nofile/nproc ulimits exceed the sandbox's hard
   limits); add PODMAN_RUN_FLAGS (``--ulimit nofile=1024:1024 --ulimit nproc=1024:1024``).
-* oras-py 0.2.43: ``oras.client.OrasClient(hostname="127.0.0.1:PORT", insecure=True)``;
-  push/pull/get_tags work over plain HTTP.
+* oras-py 0.2.43: ``oras.client.OrasClient(hostname="127.0.0.1:PORT", insecure=True,
+  auth_backend="basic")``, then ``login(username="AWS", password=TOKEN, hostname=...,
+  tls_verify=False, config_path=...)``; push/pull/get_tags work over plain HTTP. The default
+  "token" backend wants a Bearer token service and fails on wharf's (ECR's) Basic challenge;
+  the "basic" one sends each request without credentials first and retries after the 401.
+  ``login`` hands the credentials to the docker engine (nothing written) and only falls
+  back to writing ``config_path`` (default ~/.docker/config.json) without it.
+* Logging in (wharf requires auth like ECR; user ``AWS``, password = the token from
+  ``get-login-password``): ``docker login --username AWS --password-stdin HOST`` (with
+  ``DOCKER_CONFIG=<temp dir>`` to keep ~/.docker clean), ``skopeo login --tls-verify=false
+  -u AWS --password-stdin HOST`` and the same for podman, both with ``REGISTRY_AUTH_FILE=
+  <temp file>`` (read by every later skopeo/podman command).
 * buildah 1.28.2 is installed (dependency of podman): same flags as podman
   (``--storage-driver vfs --root .. --runroot ..``, ``--tls-verify=false``).
 * containerd's ``ctr`` is installed; docker's containerd listens on

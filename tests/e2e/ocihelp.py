@@ -1,7 +1,9 @@
 """Small shared helpers for the OCI Distribution conformance tests (test_conformance_*.py).
 
 Everything here speaks plain HTTP through `requests` (plus one raw-socket helper for
-requests whose framing lies), so the tests see exactly what a client sees.
+requests whose framing lies), so the tests see exactly what a client sees. `Client(wharf)`
+authenticates as the server's administrator (Basic AWS:<token>, see conftest.py); give
+raw_request `wharf.auth_header()` among its headers.
 """
 
 from __future__ import annotations
@@ -187,11 +189,15 @@ def index_manifest(
 
 
 class Client:
-    """A thin Distribution API client. One per thread (requests.Session is not shared)."""
+    """A thin Distribution API client for a conftest.WharfServer, authenticated as its
+    administrator unless given another requests ``auth``. One per thread (requests.Session
+    is not shared)."""
 
-    def __init__(self, base_url: str):
-        self.base = base_url.rstrip("/")
+    def __init__(self, wharf, auth=None):
+        self.wharf = wharf
+        self.base = wharf.url.rstrip("/")
         self.s = requests.Session()
+        self.s.auth = auth if auth is not None else wharf.auth
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):

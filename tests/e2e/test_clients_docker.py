@@ -11,6 +11,10 @@ What this proves:
 
 The engine treats 127.0.0.0/8 as an insecure registry by default, so no daemon
 configuration is needed. Every image tagged here is removed afterwards.
+
+Each test logs in as users do (`docker login --username AWS --password-stdin` fed the token
+from get-login-password) with its own DOCKER_CONFIG, so no credentials land in ~/.docker,
+and logs out afterwards.
 """
 
 from __future__ import annotations
@@ -54,8 +58,15 @@ def tags():
 
 
 @pytest.fixture(autouse=True)
-def _docker():
+def _docker(wharf, tmp_path, monkeypatch):
+    """The docker CLI of this test uses a private config dir, logged in to `wharf`."""
     require_docker()
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    login = run_tool("docker", "login", "--username", "AWS", "--password-stdin", wharf.host,
+                     input=wharf.token())
+    assert "Login Succeeded" in login.stdout, login.stdout + login.stderr
+    yield
+    docker("logout", wharf.host)
 
 
 def image_id(ref: str) -> str:
@@ -81,7 +92,7 @@ def test_import_push_rmi_pull_same_image(wharf, repo, tags):
 
     # the digest docker reports is what wharf serves under the tag
     r = requests.get(f"{wharf.url}/v2/{repo}/manifests/v1", headers={"Accept": ACCEPT},
-                     timeout=30)
+                     auth=wharf.auth, timeout=30)
     assert r.status_code == 200, r.text
     assert r.headers.get("Docker-Content-Digest") == digest
     assert images.sha256_digest(r.content) == digest
@@ -140,7 +151,7 @@ def test_push_to_missing_repository_shows_name_unknown(wharf, tags):
     out = p.stdout + p.stderr
     assert (f"The repository with name '{missing}' does not exist in the registry with id "
             f"'000000000000'") in out, out
-    r = requests.get(f"{wharf.url}/v2/{missing}/tags/list", timeout=30)
+    r = requests.get(f"{wharf.url}/v2/{missing}/tags/list", auth=wharf.auth, timeout=30)
     assert r.status_code == 404
 
 

@@ -11,8 +11,12 @@ What this proves:
   empty index, a digest nobody refers to gives an empty index;
 * oras-py pulls the artifact back by digest with the same bytes, lists tags, and a deleted
   referrer drops out of the referrers list.
-oras-py has no referrers call of its own, so the referrers API is read with its session
-(plain HTTP GET).
+oras-py has no referrers call of its own, so the referrers API is read with plain HTTP GETs.
+
+oras-py logs in as users do: `login(username="AWS", password=<token from
+get-login-password>)` on a client with the "basic" auth backend (its default "token" backend
+expects a Bearer token service, which ECR does not have: ECR answers 401 with
+`WWW-Authenticate: Basic`, and the client retries with Basic credentials).
 """
 
 from __future__ import annotations
@@ -48,13 +52,19 @@ def _oras():
 
 
 @pytest.fixture
-def client(wharf):
-    return oras.client.OrasClient(hostname=wharf.host, insecure=True)
+def client(wharf, tmp_path):
+    c = oras.client.OrasClient(hostname=wharf.host, insecure=True, auth_backend="basic")
+    # config_path: where oras-py writes the login if the docker engine does not take it
+    login = c.login(username="AWS", password=wharf.token(), hostname=wharf.host,
+                    tls_verify=False, config_path=str(tmp_path / "docker-config.json"))
+    assert login.get("Status") == "Login Succeeded", login
+    return c
 
 
 def referrers(wharf, repo: str, digest: str, artifact_type: str | None = None):
     params = {"artifactType": artifact_type} if artifact_type else None
-    r = requests.get(f"{wharf.url}/v2/{repo}/referrers/{digest}", params=params, timeout=30)
+    r = requests.get(f"{wharf.url}/v2/{repo}/referrers/{digest}", params=params,
+                     auth=wharf.auth, timeout=30)
     assert r.status_code == 200, (r.status_code, r.text)
     assert r.headers.get("Content-Type", "").split(";")[0] == images.OCI_INDEX, r.headers
     body = r.json()
@@ -66,7 +76,7 @@ def referrers(wharf, repo: str, digest: str, artifact_type: str | None = None):
 
 def push_subject_image(wharf, repo: str) -> images.Image:
     im = images.build_image(layers=[images.random_layer(4096)], marker=uuid.uuid4().hex)
-    images.push_image(wharf.url, repo, "app", im)
+    images.push_image(wharf.url, repo, "app", im, session=wharf.session())
     return im
 
 
@@ -97,7 +107,8 @@ def test_artifact_with_subject_found_through_referrers(wharf, repo, client, tmp_
     assert sbom_manifest["subject"]["digest"] == im.digest
     assert sbom_manifest["config"]["mediaType"] == SBOM_TYPE
     raw_sbom_manifest = requests.get(f"{wharf.url}/v2/{repo}/manifests/{sbom_digest}",
-                                     headers={"Accept": images.OCI_MANIFEST}, timeout=30).content
+                                     headers={"Accept": images.OCI_MANIFEST}, auth=wharf.auth,
+                                     timeout=30).content
     assert images.sha256_digest(raw_sbom_manifest) == sbom_digest
 
     # 2. a signature-like referrer with an explicit artifactType, through oras-py's
@@ -165,7 +176,8 @@ def test_artifact_with_subject_found_through_referrers(wharf, repo, client, tmp_
     assert set(client.get_tags(f"{wharf.host}/{repo}")) >= {"app", "sbom", "sig"}
 
     # 6. a deleted referrer drops out of the list
-    r = requests.delete(f"{wharf.url}/v2/{repo}/manifests/{sig_digest}", timeout=30)
+    r = requests.delete(f"{wharf.url}/v2/{repo}/manifests/{sig_digest}", auth=wharf.auth,
+                        timeout=30)
     assert r.status_code == 202, (r.status_code, r.text)
     _, body = referrers(wharf, repo, im.digest)
     assert [d["digest"] for d in body["manifests"]] == [sbom_digest]

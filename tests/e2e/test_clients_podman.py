@@ -11,11 +11,14 @@ What this proves:
 Sandbox flags: podman runs as root with private storage under a short temp dir
 (`images.podman_flags`: vfs storage driver, cgroupfs, file events, own --root/--runroot/
 --tmpdir) and `--tls-verify=false` for the plain-HTTP registry. No container is run.
+It logs in as users do (`podman login -u AWS --password-stdin`, the token from
+get-login-password) into an auth file in that temp dir (REGISTRY_AUTH_FILE).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -38,23 +41,29 @@ def _podman():
 
 
 @pytest.fixture
-def pm():
-    """Run podman with private storage; the storage is wiped afterwards. The state dir is
-    short on purpose: podman refuses a --runroot longer than 50 characters (pytest's
-    tmp_path is longer)."""
+def pm(wharf):
+    """Run podman with private storage and auth file, logged in to `wharf`; the storage is
+    wiped afterwards. The state dir is short on purpose: podman refuses a --runroot longer
+    than 50 characters (pytest's tmp_path is longer)."""
     state = Path(tempfile.mkdtemp(prefix="wharf-pm-", dir="/tmp"))
     (state / "tmp").mkdir()
     flags = images.podman_flags(state)
+    env = {**os.environ, "REGISTRY_AUTH_FILE": str(state / "auth.json")}
 
-    def run(*args: str, check: bool = True, timeout: int = 180) -> subprocess.CompletedProcess:
+    def run(*args: str, check: bool = True, timeout: int = 180,
+            input: str | None = None) -> subprocess.CompletedProcess:
         cmd = ["podman", *flags, *args]
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                           input=input, stdin=None if input is not None else subprocess.DEVNULL)
         if check and p.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\n"
                                  f"stderr:\n{p.stderr}")
         return p
 
     run.state = state
+    login = run("login", "--tls-verify=false", "-u", "AWS", "--password-stdin", wharf.host,
+                input=wharf.token())
+    assert "Login Succeeded" in login.stdout, login.stdout + login.stderr
     yield run
     subprocess.run(["podman", *flags, "rmi", "-a", "-f"], capture_output=True, timeout=120)
     # vfs layers are plain directories; make sure nothing is left mounted before rm
@@ -69,7 +78,7 @@ def inspect(pm, ref: str) -> dict:
 
 def manifest(wharf, repo: str, ref: str) -> requests.Response:
     r = requests.get(f"{wharf.url}/v2/{repo}/manifests/{ref}", headers={"Accept": ACCEPT},
-                     timeout=30)
+                     auth=wharf.auth, timeout=30)
     assert r.status_code == 200, (ref, r.status_code, r.text)
     return r
 
@@ -94,7 +103,8 @@ def test_push_rmi_pull_same_image(wharf, repo, pm, tmp_path, fmt, media_type):
     assert man.get("mediaType", media_type) == media_type  # optional in OCI manifests
     assert r.headers.get("Content-Type", "").split(";")[0] == media_type
     for desc in [man["config"], *man["layers"]]:
-        b = requests.get(f"{wharf.url}/v2/{repo}/blobs/{desc['digest']}", timeout=60)
+        b = requests.get(f"{wharf.url}/v2/{repo}/blobs/{desc['digest']}", auth=wharf.auth,
+                         timeout=60)
         assert b.status_code == 200, (desc, b.status_code)
         assert images.sha256_digest(b.content) == desc["digest"]
         assert len(b.content) == desc["size"]

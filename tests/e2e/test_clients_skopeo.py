@@ -10,6 +10,10 @@ What this proves:
 * `skopeo inspect` (raw and parsed, also `--config`) and `skopeo list-tags` read wharf;
 * `skopeo delete` removes a manifest; a push into a repository that does not exist fails with
   wharf's NAME_UNKNOWN message shown to the user.
+
+Each test logs in as users do (`skopeo login -u AWS --password-stdin`, the token from
+get-login-password) into its own auth file (REGISTRY_AUTH_FILE), which every skopeo command
+of the test then reads.
 """
 
 from __future__ import annotations
@@ -31,8 +35,13 @@ ACCEPT = ", ".join([images.OCI_MANIFEST, images.OCI_INDEX, images.DOCKER_MANIFES
 
 
 @pytest.fixture(autouse=True)
-def _skopeo():
+def _skopeo(wharf, tmp_path, monkeypatch):
+    """skopeo, logged in to `wharf` through an auth file of this test's own."""
     need_tool("skopeo")
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "auth.json"))
+    login = run_tool("skopeo", "login", "--tls-verify=false", "-u", "AWS", "--password-stdin",
+                     wharf.host, input=wharf.token())
+    assert "Login Succeeded" in login.stdout, login.stdout + login.stderr
 
 
 def skopeo(*args: str, check: bool = True, timeout: int = 180) -> subprocess.CompletedProcess:
@@ -67,7 +76,7 @@ def two_layer_image(marker: str) -> images.Image:
 
 def get_manifest(wharf, repo: str, ref: str) -> requests.Response:
     return requests.get(f"{wharf.url}/v2/{repo}/manifests/{ref}", headers={"Accept": ACCEPT},
-                        timeout=30)
+                        auth=wharf.auth, timeout=30)
 
 
 def assert_image_in_layout(layout: Path, im: images.Image) -> None:
@@ -92,7 +101,7 @@ def test_copy_multilayer_image_roundtrip(wharf, repo, tmp_path):
     assert r.headers.get("Docker-Content-Digest") == im.digest
     assert r.headers.get("Content-Type", "").split(";")[0] == images.OCI_MANIFEST
     for b in im.blobs():
-        br = requests.get(f"{wharf.url}/v2/{repo}/blobs/{b.digest}", timeout=60)
+        br = requests.get(f"{wharf.url}/v2/{repo}/blobs/{b.digest}", auth=wharf.auth, timeout=60)
         assert br.status_code == 200, (b.digest, br.status_code, br.text[:200])
         assert images.sha256_digest(br.content) == b.digest
 

@@ -23,7 +23,7 @@ from ocihelp import (
 
 @pytest.fixture
 def c(wharf):
-    return Client(wharf.url)
+    return Client(wharf)
 
 
 # --- end-1 -------------------------------------------------------------------------------------

@@ -55,14 +55,14 @@ def test_same_blob_pushed_concurrently(wharf, repo):
     d = sha256(data)
 
     def push(i):
-        c = Client(wharf.url)
+        c = Client(wharf)
         loc = c.open_session(repo)
         r = c.put(with_query(loc, digest=d), data=data, headers={"Content-Type": "application/octet-stream"})
         return r.status_code, r.headers.get("Docker-Content-Digest")
 
     results = _parallel(push)
     assert results == [(201, d)] * N
-    c = Client(wharf.url)
+    c = Client(wharf)
     r = c.get_blob(repo, d)
     assert r.status_code == 200 and r.content == data
     data_dir = getattr(wharf, "data_dir", None)
@@ -81,26 +81,26 @@ def test_same_blob_chunked_concurrently(wharf, repo):
     d = sha256(data)
 
     def push(i):
-        c = Client(wharf.url)
+        c = Client(wharf)
         r = c.push_blob_chunked(repo, data, chunk=100_000)
         return r.status_code
 
     assert _parallel(push) == [201] * N
-    assert Client(wharf.url).get_blob(repo, d).content == data
+    assert Client(wharf).get_blob(repo, d).content == data
 
 
 def test_same_blob_single_post_concurrently(wharf, repo):
     data = rand_bytes(200_000)
 
     def push(i):
-        return Client(wharf.url).post_blob(repo, data).status_code
+        return Client(wharf).post_blob(repo, data).status_code
 
     assert _parallel(push) == [201] * N
-    assert Client(wharf.url).get_blob(repo, sha256(data)).content == data
+    assert Client(wharf).get_blob(repo, sha256(data)).content == data
 
 
 def test_same_tag_put_concurrently(wharf, repo):
-    c = Client(wharf.url)
+    c = Client(wharf)
     layer = rand_bytes(100)
     c.push_blob(repo, layer)
     bodies = []
@@ -112,7 +112,7 @@ def test_same_tag_put_concurrently(wharf, repo):
     assert len(set(digests)) == N
 
     def put(i):
-        r = Client(wharf.url).put_manifest(repo, "race", bodies[i], OCI_MANIFEST)
+        r = Client(wharf).put_manifest(repo, "race", bodies[i], OCI_MANIFEST)
         return r.status_code, r.headers.get("Docker-Content-Digest")
 
     results = _parallel(put)
@@ -128,24 +128,24 @@ def test_same_tag_put_concurrently(wharf, repo):
 
 
 def test_distinct_tags_put_concurrently(wharf, repo):
-    c = Client(wharf.url)
+    c = Client(wharf)
     d, body = c.push_image(repo)
 
     def put(i):
-        return Client(wharf.url).put_manifest(repo, f"t{i:02d}", body, OCI_MANIFEST).status_code
+        return Client(wharf).put_manifest(repo, f"t{i:02d}", body, OCI_MANIFEST).status_code
 
     assert _parallel(put) == [201] * N
     assert c.get(f"/v2/{repo}/tags/list").json()["tags"] == [f"t{i:02d}" for i in range(N)]
 
 
 def test_same_blob_mounted_concurrently(wharf, repo):
-    c = Client(wharf.url)
+    c = Client(wharf)
     data = rand_bytes(5000)
     d = c.push_blob(repo, data)
     target = new_repo(wharf)
 
     def mount(i):
-        return Client(wharf.url).start_upload(target, mount=d, **{"from": repo}).status_code
+        return Client(wharf).start_upload(target, mount=d, **{"from": repo}).status_code
 
     assert _parallel(mount) == [201] * N
     assert c.get_blob(target, d).content == data
@@ -154,11 +154,11 @@ def test_same_blob_mounted_concurrently(wharf, repo):
 def test_push_and_delete_race_leaves_consistent_state(wharf, repo):
     # half the threads push a manifest to a tag while the other half delete it by digest;
     # afterwards the tag either resolves to the manifest or is gone, never dangling
-    c = Client(wharf.url)
+    c = Client(wharf)
     d, body = c.push_image(repo, "flip")
 
     def work(i):
-        cc = Client(wharf.url)
+        cc = Client(wharf)
         if i % 2:
             return cc.put_manifest(repo, "flip", body, OCI_MANIFEST).status_code
         return cc.delete(f"/v2/{repo}/manifests/{d}").status_code
@@ -178,12 +178,12 @@ def test_push_and_delete_race_leaves_consistent_state(wharf, repo):
 def test_same_session_concurrent_chunks(wharf, repo):
     # N clients send the same first chunk to ONE session at once: the chunks are applied one
     # at a time, so exactly one lands at offset 0 and the others are out of order (416)
-    c = Client(wharf.url)
+    c = Client(wharf)
     data = rand_bytes(64 * 1024)
     loc = c.open_session(repo)
 
     def patch(i):
-        return Client(wharf.url).patch_chunk(loc, data, 0).status_code
+        return Client(wharf).patch_chunk(loc, data, 0).status_code
 
     statuses = _parallel(patch)
     assert statuses.count(202) == 1, statuses

@@ -36,7 +36,7 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def c(wharf):
-    return Client(wharf.url)
+    return Client(wharf)
 
 
 def _blobs(c, repo, docker=False):

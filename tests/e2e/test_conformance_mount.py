@@ -17,7 +17,7 @@ from ocihelp import (
 
 @pytest.fixture
 def c(wharf):
-    return Client(wharf.url)
+    return Client(wharf)
 
 
 def _mount(c, target, d, source):

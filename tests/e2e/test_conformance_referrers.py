@@ -30,7 +30,7 @@ SIG = "application/vnd.example.signature.v1"
 
 @pytest.fixture
 def c(wharf):
-    return Client(wharf.url)
+    return Client(wharf)
 
 
 @pytest.fixture

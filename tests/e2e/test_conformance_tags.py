@@ -16,7 +16,7 @@ LINK_RE = re.compile(r'^<([^>]+)>;\s*rel="?next"?$')
 
 @pytest.fixture
 def c(wharf):
-    return Client(wharf.url)
+    return Client(wharf)
 
 
 @pytest.fixture
@@ -206,7 +206,7 @@ def test_tags_list_many_tags_default_page(c, repo):
     tags = [f"t{i:04d}" for i in range(300)]
 
     def put(t):
-        return Client(c.base).put_manifest(repo, t, body).status_code
+        return Client(c.wharf).put_manifest(repo, t, body).status_code
 
     with ThreadPoolExecutor(8) as ex:
         assert set(ex.map(put, tags[1:])) == {201}

@@ -23,7 +23,7 @@ RANGE_RE = re.compile(r"^0-\d+$")
 
 @pytest.fixture
 def c(wharf):
-    return Client(wharf.url)
+    return Client(wharf)
 
 
 def _stored(c, repo, d):
@@ -443,7 +443,8 @@ def test_body_shorter_than_content_length(c, wharf, repo):
     path = _upload_path(c, with_query(loc, digest=sha256(data)))
     status, _, _ = raw_request(
         wharf.url, "PUT", path,
-        {"Content-Length": "200", "Content-Type": "application/octet-stream", "Connection": "close"},
+        {"Content-Length": "200", "Content-Type": "application/octet-stream", "Connection": "close",
+         **wharf.auth_header()},
         data, shutdown_write=True,
     )
     # either the server answers with a client error or it just drops the connection
@@ -457,7 +458,8 @@ def test_body_longer_than_content_length(c, wharf, repo):
     path = _upload_path(c, with_query(loc, digest=sha256(data)))
     status, _, body = raw_request(
         wharf.url, "PUT", path,
-        {"Content-Length": "50", "Content-Type": "application/octet-stream", "Connection": "close"},
+        {"Content-Length": "50", "Content-Type": "application/octet-stream", "Connection": "close",
+         **wharf.auth_header()},
         data,
     )
     # the server reads 50 bytes: they do not hash to the announced digest
@@ -473,7 +475,7 @@ def test_patch_body_shorter_than_content_length(c, wharf, repo):
     status, _, _ = raw_request(
         wharf.url, "PATCH", _upload_path(c, loc),
         {"Content-Length": "1000", "Content-Range": "0-999",
-         "Content-Type": "application/octet-stream", "Connection": "close"},
+         "Content-Type": "application/octet-stream", "Connection": "close", **wharf.auth_header()},
         data, shutdown_write=True,
     )
     assert status is None or 400 <= status < 500, status
@@ -509,7 +511,7 @@ def test_resume_after_restart(wharf_factory):
     # spec use case "Resumable Push"; wharf: upload sessions survive a server restart
     srv = wharf_factory()
     name = new_repo(srv)
-    c = Client(srv.url)
+    c = Client(srv)
     data = rand_bytes(5000)
     loc = c.open_session(name)
     r = c.patch_chunk(loc, data[:2000], 0)

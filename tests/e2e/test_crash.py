@@ -98,11 +98,13 @@ def slow_stream(data: bytes, piece: int = 256 * 1024, delay: float = 0.01, on_pr
 
 
 class RegistryClient:
-    """Minimal Distribution API client (one per thread)."""
+    """Minimal Distribution API client for a WharfServer, authenticated as its administrator
+    (one per thread; the token outlives restarts)."""
 
-    def __init__(self, base_url: str):
-        self.base = base_url.rstrip("/")
+    def __init__(self, wharf):
+        self.base = wharf.url.rstrip("/")
         self.s = requests.Session()
+        self.s.auth = wharf.auth
 
     def url(self, u: str) -> str:
         return u if u.startswith(("http://", "https://")) else urljoin(self.base + "/", u)
@@ -200,7 +202,7 @@ class SessRec:
 @dataclass
 class Ctx:
     repo: str
-    base: str
+    srv: object                  # the WharfServer
     rng: random.Random
     seed: int
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -244,7 +246,7 @@ class Worker(threading.Thread):
         self.ctx = ctx
         self.wid = wid
         self.rng = random.Random(ctx.rng.random())
-        self.c = RegistryClient(ctx.base)
+        self.c = RegistryClient(ctx.srv)
         self.n = 0
         self.open_session: SessRec | None = None
 
@@ -408,7 +410,7 @@ class Worker(threading.Thread):
 class Verifier:
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
-        self.c = RegistryClient(ctx.base)
+        self.c = RegistryClient(ctx.srv)
 
     def bad(self, msg: str) -> None:
         self.ctx.problem(msg)
@@ -506,7 +508,7 @@ class Verifier:
         self.ctx.count("session-resumed")
 
     def check(self, final: bool = False) -> None:
-        self.c = RegistryClient(self.ctx.base)  # no pooled connection from before the restart
+        self.c = RegistryClient(self.ctx.srv)  # no pooled connection from before the restart
         ctx, c, repo = self.ctx, self.c, self.ctx.repo
         self.resume_sessions()
 
@@ -630,7 +632,7 @@ def test_sigkill_during_pushes(wharf_factory, backend):
     srv = wharf_factory(backend=backend)
     repo = "crash/images"
     srv.create_repo(repo)
-    ctx = Ctx(repo=repo, base=srv.url, rng=random.Random(seed), seed=seed)
+    ctx = Ctx(repo=repo, srv=srv, rng=random.Random(seed), seed=seed)
     verifier = Verifier(ctx)
     modes_seen: dict[str, int] = {}
     started = time.monotonic()

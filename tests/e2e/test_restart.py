@@ -45,7 +45,7 @@ def test_upload_session_resumes_after_graceful_restart(wharf_factory, backend):
     digest = sha256(data)
     a, b = 2 * MiB, 4 * MiB
 
-    c = RegistryClient(srv.url)
+    c = RegistryClient(srv)
     loc = c.start_upload(repo)
     r = c.patch(loc, data[:a], 0, a)
     expect(r, 202, "PATCH first chunk")
@@ -55,7 +55,7 @@ def test_upload_session_resumes_after_graceful_restart(wharf_factory, backend):
     assert srv.stop(signal.SIGTERM) == 0, f"graceful stop exit code\n{srv.log_tail()}"
     srv.start()
 
-    c = RegistryClient(srv.url)
+    c = RegistryClient(srv)
     r = c.status(loc)
     expect(r, 204, f"GET upload status after restart ({loc})")
     expect_range(r, a, "upload status after restart")
@@ -68,7 +68,7 @@ def test_upload_session_resumes_after_graceful_restart(wharf_factory, backend):
     assert srv.stop(signal.SIGTERM) == 0, f"graceful stop exit code\n{srv.log_tail()}"
     srv.start()
 
-    c = RegistryClient(srv.url)
+    c = RegistryClient(srv)
     r = c.status(loc)
     expect(r, 204, "GET upload status after second restart")
     expect_range(r, b, "upload status after second restart")
@@ -98,7 +98,7 @@ def test_request_in_flight_during_sigterm_completes(wharf_factory, backend, kind
     srv = wharf_factory(backend=backend)
     repo = "restart/inflight"
     srv.create_repo(repo)
-    c = RegistryClient(srv.url)
+    c = RegistryClient(srv)
     half = threading.Event()
 
     def progress(frac: float) -> None:
@@ -177,7 +177,7 @@ def test_request_in_flight_during_sigterm_completes(wharf_factory, backend, kind
     assert waited < 30, f"graceful shutdown took {waited:.1f}s"
 
     srv.start()
-    c = RegistryClient(srv.url)
+    c = RegistryClient(srv)
     if kind == "streamed-patch":
         r = c.status(loc)
         expect(r, 204, "upload status after restart")

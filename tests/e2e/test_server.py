@@ -1,9 +1,14 @@
 """The `wharf` process itself: TLS with HTTP/1.1 and HTTP/2, configuration layers
 (file, environment, flags), `serve --help`, request limits, registry host names, the
-`wharf repo` commands and the create-on-push switch."""
+`wharf repo` commands and the create-on-push switch.
+
+Every /v2 request authenticates as a user would (Basic AWS:<token>, see conftest.py); the
+servers started by hand here get their token the same way, from the administrator's
+credentials file in their data dir."""
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import signal
@@ -14,7 +19,7 @@ import time
 import pytest
 import requests
 
-from conftest import WHARF_BIN, free_port, need_tool, unique_name
+from conftest import READY_STATUSES, WHARF_BIN, WharfServer, free_port, need_tool, unique_name
 from ocihelp import Client, sha256
 
 
@@ -23,7 +28,7 @@ def _wait_tls(port: int, ca: str, deadline: float = 20.0) -> None:
     while time.monotonic() < end:
         try:
             r = requests.get(f"https://localhost:{port}/v2/", verify=ca, timeout=1)
-            if r.status_code == 200:
+            if r.status_code in READY_STATUSES:
                 return
         except requests.RequestException:
             pass
@@ -33,7 +38,11 @@ def _wait_tls(port: int, ca: str, deadline: float = 20.0) -> None:
 
 @pytest.fixture
 def tls_server(tmp_path):
+    """(port, CA file, the administrator's token) of a server on HTTPS; the token comes from
+    `aws ecr get-login-password` over TLS (wharf's own get-login-password speaks only
+    http://)."""
     need_tool("openssl")
+    need_tool("aws")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
@@ -47,7 +56,13 @@ def tls_server(tmp_path):
         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     try:
         _wait_tls(port, str(cert))
-        yield port, str(cert)
+        # a handle on that data dir, for the administrator's credentials
+        env = {**os.environ, **WharfServer(tmp_path / "data", port=port).aws_env(),
+               "AWS_CA_BUNDLE": str(cert)}
+        token = subprocess.run(["aws", "ecr", "get-login-password", "--endpoint-url",
+                                f"https://localhost:{port}"], env=env, capture_output=True,
+                               text=True, check=True, timeout=60).stdout.strip()
+        yield port, str(cert), token
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
@@ -55,9 +70,10 @@ def tls_server(tmp_path):
 
 def test_tls_serves_http1_and_http2(tls_server):
     need_tool("curl")
-    port, ca = tls_server
+    port, ca, token = tls_server
     for flag, expected in (("--http1.1", "HTTP/1.1 200"), ("--http2", "HTTP/2 200")):
-        out = subprocess.run(["curl", "-sS", "-i", flag, "--cacert", ca, f"https://localhost:{port}/v2/"],
+        out = subprocess.run(["curl", "-sS", "-i", flag, "--cacert", ca, "-u", f"AWS:{token}",
+                              f"https://localhost:{port}/v2/"],
                              capture_output=True, text=True, check=True).stdout
         assert out.startswith(expected), out
         assert "docker-distribution-api-version: registry/2.0" in out.lower()
@@ -89,13 +105,19 @@ def test_config_file_env_and_flags_layer(tmp_path):
         url = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:
-                if requests.get(url + "/v2/", timeout=1).status_code == 200:
+                if requests.get(url + "/v2/", timeout=1).status_code in READY_STATUSES:
                     break
             except requests.RequestException:
                 time.sleep(0.05)
-        body = requests.get(url + "/v2/_catalog").json()
+        # the same settings for the CLI: the administrator of account 222222222222, a token
+        # for eu-west-1 (the first region of the file)
+        handle = WharfServer(data, extra_args=["--config", str(config)],
+                             env={"WHARF_ACCOUNT_ID": "222222222222"}, port=port)
+        assert (handle.account_id, handle.region) == ("222222222222", "eu-west-1")
+        http = handle.session()
+        body = http.get(url + "/v2/_catalog").json()
         assert body == {"repositories": ["cfg/app"]}, "account from the environment, region from the file"
-        r = requests.get(url + "/v2/_catalog?n=100")
+        r = http.get(url + "/v2/_catalog?n=100")
         assert r.status_code == 200  # capped at max_page_size = 7, still answered
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -124,26 +146,45 @@ def test_serve_help_documents_every_option():
 
 def test_oversized_request_head_is_refused(wharf):
     """Headers past --max-header-bytes (64 KiB by default) are refused before routing."""
-    r = requests.get(wharf.url + "/v2/", headers={"X-Big": "a" * (80 * 1024)})
+    r = requests.get(wharf.url + "/v2/", headers={"X-Big": "a" * (80 * 1024)}, auth=wharf.auth)
     assert r.status_code == 431
-    assert requests.get(wharf.url + "/v2/").status_code == 200, "the server is unharmed"
+    assert requests.get(wharf.url + "/v2/", auth=wharf.auth).status_code == 200, "the server is unharmed"
+
+
+def account_root_credentials(server: WharfServer, account: str) -> dict:
+    """Create ``account`` and an access key of its root; returns the key."""
+    server.cli("admin", "account", "create", account)
+    parser = configparser.ConfigParser()
+    parser.read_string(server.cli("admin", "access-key", "create", "--root",
+                                  "--account", account).stdout)
+    return dict(parser["default"])
 
 
 def test_registry_host_names_select_account_and_region(wharf_factory):
+    """The host name selects the registry (account and region); a token is good for the
+    region it was issued for, and each account is reached with its own credentials."""
     server = wharf_factory(extra_args=["--regions", "us-east-1,eu-west-1"])
     server.create_repo("hosts/app")
     server.cli("repo", "create", "hosts/eu", "--region", "eu-west-1")
     # Any other host name is the default account and first region.
-    assert requests.get(server.url + "/v2/_catalog").json() == {"repositories": ["hosts/app"]}
+    http = server.session()
+    assert http.get(server.url + "/v2/_catalog").json() == {"repositories": ["hosts/app"]}
     eu = {"Host": "000000000000.dkr.ecr.eu-west-1.localhost"}
-    assert requests.get(server.url + "/v2/_catalog", headers=eu).json() == {"repositories": ["hosts/eu"]}
+    eu_auth = ("AWS", server.token("eu-west-1"))
+    assert requests.get(server.url + "/v2/_catalog", headers=eu, auth=eu_auth).json() == \
+        {"repositories": ["hosts/eu"]}
     other = {"Host": "999999999999.dkr.ecr.us-east-1.localhost"}
-    assert requests.get(server.url + "/v2/_catalog", headers=other).json() == {"repositories": []}
-    r = requests.get(server.url + "/v2/hosts/app/tags/list", headers=other)
+    r = http.get(server.url + "/v2/_catalog", headers=other)
+    assert r.status_code == 403 and r.json()["errors"][0]["code"] == "DENIED", \
+        "another account's registry is not the default account administrator's"
+    other_auth = ("AWS", server.login_password(account_root_credentials(server, "999999999999")))
+    assert requests.get(server.url + "/v2/_catalog", headers=other, auth=other_auth).json() == \
+        {"repositories": []}
+    r = requests.get(server.url + "/v2/hosts/app/tags/list", headers=other, auth=other_auth)
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
     assert "'999999999999'" in r.json()["errors"][0]["message"]
     unserved = {"Host": "000000000000.dkr.ecr.ap-south-1.localhost"}
-    r = requests.get(server.url + "/v2/hosts/app/tags/list", headers=unserved)
+    r = http.get(server.url + "/v2/hosts/app/tags/list", headers=unserved)
     assert r.status_code == 404 and "ap-south-1" in r.json()["errors"][0]["message"]
 
 
@@ -157,7 +198,7 @@ def test_repo_commands(wharf):
     assert bad.returncode == 1 and "invalid repository name" in bad.stderr
     assert name in wharf.cli("repo", "list").stdout.split()
 
-    client = Client(wharf.url)
+    client = Client(wharf)
     client.push_image(name, "v1")
     refused = wharf.cli("repo", "delete", name, check=False)
     assert refused.returncode == 1 and "still contains images" in refused.stderr
@@ -165,7 +206,7 @@ def test_repo_commands(wharf):
     assert name not in wharf.cli("repo", "list").stdout.split()
     # The running server notices within its cache TTL (1 s by default).
     deadline = time.monotonic() + 5
-    while requests.get(f"{wharf.url}/v2/{name}/tags/list").status_code != 404:
+    while requests.get(f"{wharf.url}/v2/{name}/tags/list", auth=wharf.auth).status_code != 404:
         assert time.monotonic() < deadline, "deleted repository still served"
         time.sleep(0.1)
     missing = wharf.cli("repo", "delete", name, check=False)
@@ -174,22 +215,26 @@ def test_repo_commands(wharf):
 
 def test_auto_create_repositories_switch(wharf_factory):
     server = wharf_factory(extra_args=["--auto-create-repositories"])
-    client = Client(server.url)
+    client = Client(server)
     client.push_image("made/on-push", "v1")
-    assert requests.get(server.url + "/v2/_catalog").json() == {"repositories": ["made/on-push"]}
-    bad = requests.post(server.url + "/v2/Bad/blobs/uploads/")
+    assert client.get("/v2/_catalog").json() == {"repositories": ["made/on-push"]}
+    bad = client.post("/v2/Bad/blobs/uploads/")
     assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "NAME_INVALID"
 
 
 def test_sigterm_lets_an_inflight_upload_finish(wharf_factory):
-    """A chunk still arriving when SIGTERM comes is received in full and acknowledged."""
+    """A chunk still arriving when SIGTERM comes is received in full and acknowledged (and
+    the token still works after the restart)."""
     server = wharf_factory()
     server.create_repo("grace/app")
-    r = requests.post(server.url + "/v2/grace/app/blobs/uploads/")
+    http = server.session()
+    r = http.post(server.url + "/v2/grace/app/blobs/uploads/")
     location = r.headers["Location"]
     payload = os.urandom(4 << 20)
     sock = socket.create_connection(("127.0.0.1", server.port))
+    authorization = server.auth_header()["Authorization"]
     head = (f"PATCH {location} HTTP/1.1\r\nHost: {server.host}\r\nContent-Length: {len(payload)}\r\n"
+            f"Authorization: {authorization}\r\n"
             f"Content-Type: application/octet-stream\r\n\r\n").encode()
     sock.sendall(head + payload[: 1 << 20])
     time.sleep(0.2)
@@ -202,11 +247,12 @@ def test_sigterm_lets_an_inflight_upload_finish(wharf_factory):
     assert server.proc.wait(timeout=15) == 0
     server.proc = None
     server.start()
-    status = requests.get(server.url + location)
+    http = server.session()  # no pooled connection from before the restart
+    status = http.get(server.url + location)
     assert status.status_code == 204 and status.headers["Range"] == f"0-{len(payload) - 1}"
-    done = requests.put(server.url + location, params={"digest": sha256(payload)})
+    done = http.put(server.url + location, params={"digest": sha256(payload)})
     assert done.status_code == 201
-    assert requests.get(f"{server.url}/v2/grace/app/blobs/{sha256(payload)}").content == payload
+    assert http.get(f"{server.url}/v2/grace/app/blobs/{sha256(payload)}").content == payload
 
 
 def test_writes_to_a_repository_deleted_by_another_process(wharf):
@@ -214,15 +260,15 @@ def test_writes_to_a_repository_deleted_by_another_process(wharf):
     repository cached, but a write to it must answer NAME_UNKNOWN, never 500."""
     name = unique_name("gone")
     wharf.create_repo(name)
-    client = Client(wharf.url)
+    client = Client(wharf)
     digest, body = client.push_image(name, "v1")  # the server now has it cached
     wharf.cli("repo", "delete", name, "--force")
-    r = requests.post(f"{wharf.url}/v2/{name}/blobs/uploads/")
+    r = client.post(f"/v2/{name}/blobs/uploads/")
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN", r.text
-    r = requests.post(f"{wharf.url}/v2/{name}/blobs/uploads/", params={"digest": sha256(b"x")}, data=b"x")
+    r = client.post(f"/v2/{name}/blobs/uploads/", params={"digest": sha256(b"x")}, data=b"x")
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN", r.text
-    r = requests.put(f"{wharf.url}/v2/{name}/manifests/v2", data=body,
-                     headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    r = client.put(f"/v2/{name}/manifests/v2", data=body,
+                   headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
     assert r.status_code in (400, 404), r.text  # its blobs went with the repository
     assert r.json()["errors"][0]["code"] in ("NAME_UNKNOWN", "MANIFEST_BLOB_UNKNOWN")
 
@@ -232,7 +278,7 @@ def test_referrers_are_paged_with_link(wharf_factory):
     referrer exactly once, with the artifactType filter kept along the chain."""
     server = wharf_factory(extra_args=["--max-page-size", "2"])
     server.create_repo("paged/app")
-    client = Client(server.url)
+    client = Client(server)
     subject_digest, subject_body = client.push_image("paged/app", "v1")
     subject = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject_digest,
                "size": len(subject_body)}
@@ -246,7 +292,7 @@ def test_referrers_are_paged_with_link(wharf_factory):
     def walk(url):
         seen, pages = [], 0
         while url:
-            r = requests.get(url)
+            r = client.get(url)
             assert r.status_code == 200
             manifests = r.json()["manifests"]
             assert len(manifests) <= 2
@@ -266,31 +312,32 @@ def test_referrers_are_paged_with_link(wharf_factory):
 def test_deletes_that_would_break_references_are_refused(wharf, repo):
     """A blob a manifest uses, or a manifest an index lists, is not deleted (405
     UNSUPPORTED with the reason); once the referrer is gone the delete goes through."""
-    client = Client(wharf.url)
+    client = Client(wharf)
     child, child_body = client.push_image(repo, "child")
     layers = json.loads(child_body)["layers"]
     index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
                         "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
                                        "digest": child, "size": len(child_body)}]}).encode()
-    r = requests.put(f"{wharf.url}/v2/{repo}/manifests/multi", data=index,
-                     headers={"Content-Type": "application/vnd.oci.image.index.v1+json"})
+    r = client.put(f"/v2/{repo}/manifests/multi", data=index,
+                   headers={"Content-Type": "application/vnd.oci.image.index.v1+json"})
     assert r.status_code == 201
     index_digest = r.headers["Docker-Content-Digest"]
 
-    r = requests.delete(f"{wharf.url}/v2/{repo}/manifests/{child}")
+    r = client.delete(f"/v2/{repo}/manifests/{child}")
     assert r.status_code == 405 and r.json()["errors"][0]["code"] == "UNSUPPORTED"
     assert "index" in r.json()["errors"][0]["message"]
-    r = requests.delete(f"{wharf.url}/v2/{repo}/blobs/{layers[0]['digest']}")
+    r = client.delete(f"/v2/{repo}/blobs/{layers[0]['digest']}")
     assert r.status_code == 405 and r.json()["errors"][0]["code"] == "UNSUPPORTED"
-    assert requests.get(f"{wharf.url}/v2/{repo}/manifests/{child}").status_code == 200
+    assert client.get(f"/v2/{repo}/manifests/{child}").status_code == 200
 
-    assert requests.delete(f"{wharf.url}/v2/{repo}/manifests/{index_digest}").status_code == 202
-    assert requests.delete(f"{wharf.url}/v2/{repo}/manifests/{child}").status_code == 202
-    assert requests.delete(f"{wharf.url}/v2/{repo}/blobs/{layers[0]['digest']}").status_code == 202
+    assert client.delete(f"/v2/{repo}/manifests/{index_digest}").status_code == 202
+    assert client.delete(f"/v2/{repo}/manifests/{child}").status_code == 202
+    assert client.delete(f"/v2/{repo}/blobs/{layers[0]['digest']}").status_code == 202
 
 
 def test_unknown_endpoints_and_methods(wharf, repo):
-    r = requests.get(f"{wharf.url}/v2/{repo}/nothing/here")
+    client = Client(wharf)
+    r = client.get(f"/v2/{repo}/nothing/here")
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "UNSUPPORTED"
-    r = requests.post(f"{wharf.url}/v2/{repo}/tags/list")
+    r = client.post(f"/v2/{repo}/tags/list")
     assert r.status_code == 405 and r.json()["errors"][0]["code"] == "UNSUPPORTED"

@@ -32,9 +32,12 @@ pub fn load_master_key(path: &Path) -> anyhow::Result<MasterKey> {
     }
 }
 
-/// Creates the default account; when this start created it, also the administrator.
+/// Creates the default account; when this start created it on a data dir that has no
+/// administrator file yet, also the administrator. (A default account added to a data dir
+/// later gets no automatic key: `wharf admin access-key create --root --account …`.)
 pub async fn first_start(access: &Access, config: &Config) -> anyhow::Result<()> {
-    if !access.create_account(&config.account_id).await? {
+    let path = config.data_dir.join(CREDENTIALS_FILE);
+    if !access.create_account(&config.account_id).await? || path.exists() {
         return Ok(());
     }
     let account = &config.account_id;
@@ -42,7 +45,6 @@ pub async fn first_start(access: &Access, config: &Config) -> anyhow::Result<()>
     let identity = format!("user/{ADMIN_USER}");
     access.put_identity_policy(account, &identity, "AdministratorAccess", ADMINISTRATOR_POLICY).await?;
     let key = access.create_access_key(account, &identity).await?;
-    let path = config.data_dir.join(CREDENTIALS_FILE);
     let text = format!(
         "# wharf administrator ({account}): user '{ADMIN_USER}', allowed everything.\n\
          # Use it with AWS_SHARED_CREDENTIALS_FILE={}, or copy it into `aws configure`.\n\
