@@ -143,6 +143,8 @@ python_setup() {
             "$PY" -m venv "$venv" || return 1
         fi
         PY="$venv/bin/python"
+        # console scripts of the requirements (the AWS CLI's `aws`) live beside it
+        export PATH="$venv/bin:$PATH"
     fi
     # Already satisfied? (no network, no pip resolver run)
     if "$PY" - "$ROOT/tests/requirements.txt" <<'EOF'
