@@ -7,6 +7,6 @@ pub mod principal;
 pub mod secret;
 pub mod sigv4;
 pub mod token;
-mod wildcard;
+pub mod wildcard;
 
 pub use principal::{Principal, PrincipalKind};

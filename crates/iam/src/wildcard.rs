@@ -1,17 +1,18 @@
 //! IAM glob matching: `*` matches any run of characters (including none), `?` exactly one.
-//! There is no escape character, as in IAM.
+//! There is no escape character, as in IAM. ECR's tag mutability exclusion filters use the
+//! same matcher.
 //!
 //! The matcher is the iterative greedy one: on a mismatch it only ever returns to the most
 //! recent `*`, so a pattern can cost at most O(pattern × value) steps, never the exponential
 //! blow-up of naive recursive backtracking on patterns like `a*a*a*a*b`.
 
 /// Whether `value` matches `pattern`, comparing characters exactly.
-pub(crate) fn matches(pattern: &str, value: &str) -> bool {
+pub fn matches(pattern: &str, value: &str) -> bool {
     matches_by(pattern, value, |p, v| p == v)
 }
 
 /// Whether `value` matches `pattern`, ignoring case (Unicode lower-case folding per character).
-pub(crate) fn matches_ignore_case(pattern: &str, value: &str) -> bool {
+pub fn matches_ignore_case(pattern: &str, value: &str) -> bool {
     matches_by(pattern, value, chars_eq_ignore_case)
 }
 

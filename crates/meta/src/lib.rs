@@ -28,6 +28,9 @@ pub enum MetaError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL: it must start with sqlite: or postgres://")]
     UnsupportedUrl,
+    /// A stored value this version cannot read.
+    #[error("unreadable stored value: {0}")]
+    Corrupt(String),
 }
 
 impl MetaError {

@@ -104,16 +104,24 @@ impl MetaStore {
             }
         }
         if let Some(tag) = new.tag {
-            sqlx::query(
+            let on_conflict = if new.tag_immutable {
+                "DO NOTHING"
+            } else {
+                "DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at"
+            };
+            let done = sqlx::query(&format!(
                 "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
-            )
+                 ON CONFLICT (repository_id, name) {on_conflict}"
+            ))
             .bind(repository_id)
             .bind(tag)
             .bind(&m.digest)
             .bind(m.pushed_at)
             .execute(&mut *tx)
             .await?;
+            if done.rows_affected() == 0 {
+                return Ok(PutManifestOutcome::TagImmutable); // rolled back: nothing stored
+            }
         }
         tx.commit().await?;
         Ok(PutManifestOutcome::Stored)

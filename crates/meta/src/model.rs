@@ -15,6 +15,70 @@ pub struct Repository {
     pub id: i64,
     pub key: RepositoryKey,
     pub created_at: i64,
+    pub settings: RepositorySettings,
+}
+
+/// What ECR lets a user choose for a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositorySettings {
+    pub tag_mutability: TagMutability,
+    /// Wildcard filters of the `*_WITH_EXCLUSION` modes: tags they match take the
+    /// opposite mutability.
+    pub mutability_exclusions: Vec<String>,
+    pub scan_on_push: bool,
+    /// `AES256`, `KMS` or `KMS_DSSE`.
+    pub encryption_type: String,
+    pub kms_key: Option<String>,
+}
+
+impl Default for RepositorySettings {
+    fn default() -> Self {
+        RepositorySettings {
+            tag_mutability: TagMutability::Mutable,
+            mutability_exclusions: Vec::new(),
+            scan_on_push: false,
+            encryption_type: "AES256".into(),
+            kms_key: None,
+        }
+    }
+}
+
+/// ECR's `ImageTagMutability`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagMutability {
+    Mutable,
+    Immutable,
+    /// Immutable, except tags an exclusion filter matches.
+    ImmutableWithExclusion,
+    /// Mutable, except tags an exclusion filter matches.
+    MutableWithExclusion,
+}
+
+impl TagMutability {
+    pub const ALL: [TagMutability; 4] = [
+        TagMutability::Mutable,
+        TagMutability::Immutable,
+        TagMutability::ImmutableWithExclusion,
+        TagMutability::MutableWithExclusion,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagMutability::Mutable => "MUTABLE",
+            TagMutability::Immutable => "IMMUTABLE",
+            TagMutability::ImmutableWithExclusion => "IMMUTABLE_WITH_EXCLUSION",
+            TagMutability::MutableWithExclusion => "MUTABLE_WITH_EXCLUSION",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TagMutability> {
+        TagMutability::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+
+    /// Whether the mode takes exclusion filters.
+    pub fn has_exclusions(self) -> bool {
+        matches!(self, TagMutability::ImmutableWithExclusion | TagMutability::MutableWithExclusion)
+    }
 }
 
 /// A stored manifest. `content` is the exact bytes pushed.
@@ -37,6 +101,8 @@ pub struct NewManifest<'a> {
     pub blobs: &'a [String],
     pub children: &'a [String],
     pub tag: Option<&'a str>,
+    /// The tag may not move once it exists (not even to the same manifest, as in ECR).
+    pub tag_immutable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +112,8 @@ pub enum PutManifestOutcome {
     MissingBlobs(Vec<String>),
     /// Index children that are not in the repository.
     MissingChildren(Vec<String>),
+    /// The tag exists and is immutable; nothing was stored.
+    TagImmutable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

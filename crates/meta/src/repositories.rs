@@ -3,9 +3,14 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{DeleteRepositoryOutcome, MetaStore, Repository, RepositoryKey, Result};
+use crate::{DeleteRepositoryOutcome, MetaError, MetaStore, Repository, RepositoryKey, RepositorySettings, Result, TagMutability};
+
+const REPOSITORY_COLUMNS: &str =
+    "id, account_id, region, name, created_at, tag_mutability, mutability_exclusions, scan_on_push, encryption_type, kms_key";
 
 fn repository(row: &AnyRow) -> Result<Repository> {
+    let mutability: String = row.try_get("tag_mutability")?;
+    let exclusions: String = row.try_get("mutability_exclusions")?;
     Ok(Repository {
         id: row.try_get("id")?,
         key: RepositoryKey {
@@ -14,6 +19,14 @@ fn repository(row: &AnyRow) -> Result<Repository> {
             name: row.try_get("name")?,
         },
         created_at: row.try_get("created_at")?,
+        settings: RepositorySettings {
+            tag_mutability: TagMutability::parse(&mutability)
+                .ok_or_else(|| MetaError::Corrupt(format!("unknown tag mutability '{mutability}'")))?,
+            mutability_exclusions: exclusions.lines().map(str::to_owned).collect(),
+            scan_on_push: row.try_get::<i64, _>("scan_on_push")? != 0,
+            encryption_type: row.try_get("encryption_type")?,
+            kms_key: row.try_get("kms_key")?,
+        },
     })
 }
 
@@ -28,27 +41,114 @@ impl MetaStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Creates a repository; `None` when one with that key already exists.
-    pub async fn create_repository(&self, key: &RepositoryKey, now: i64) -> Result<Option<Repository>> {
-        let row = sqlx::query(
-            "INSERT INTO repositories (account_id, region, name, created_at) VALUES ($1, $2, $3, $4)
+    /// Creates a repository with its resource tags; `None` when one with that key already
+    /// exists.
+    pub async fn create_repository(
+        &self,
+        key: &RepositoryKey,
+        settings: &RepositorySettings,
+        tags: &[(String, String)],
+        now: i64,
+    ) -> Result<Option<Repository>> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO repositories (account_id, region, name, created_at, tag_mutability, mutability_exclusions,
+                                       scan_on_push, encryption_type, kms_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (account_id, region, name) DO NOTHING
-             RETURNING id, account_id, region, name, created_at",
-        )
+             RETURNING {REPOSITORY_COLUMNS}"
+        ))
         .bind(&key.account)
         .bind(&key.region)
         .bind(&key.name)
         .bind(now)
-        .fetch_optional(&self.write)
+        .bind(settings.tag_mutability.as_str())
+        .bind(settings.mutability_exclusions.join("\n"))
+        .bind(i64::from(settings.scan_on_push))
+        .bind(&settings.encryption_type)
+        .bind(&settings.kms_key)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.as_ref().map(repository).transpose()
+        let Some(repo) = row.as_ref().map(repository).transpose()? else { return Ok(None) };
+        put_tags(&mut tx, repo.id, tags).await?;
+        tx.commit().await?;
+        Ok(Some(repo))
+    }
+
+    /// Changes a repository's tag mutability; `false` when the repository is gone.
+    pub async fn set_tag_mutability(&self, id: i64, mode: TagMutability, exclusions: &[String]) -> Result<bool> {
+        let done = sqlx::query("UPDATE repositories SET tag_mutability = $2, mutability_exclusions = $3 WHERE id = $1")
+            .bind(id)
+            .bind(mode.as_str())
+            .bind(exclusions.join("\n"))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Repositories of an account and region in name order, after `last`, at most `limit`.
+    pub async fn repositories(
+        &self,
+        account: &str,
+        region: &str,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Repository>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REPOSITORY_COLUMNS} FROM repositories WHERE account_id = $1 AND region = $2 AND name > $3
+             ORDER BY name LIMIT $4"
+        ))
+        .bind(account)
+        .bind(region)
+        .bind(last.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(repository).collect()
+    }
+
+    /// The resource tags of a repository, by key.
+    pub async fn repository_tags(&self, id: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT key, value FROM repository_tags WHERE repository_id = $1 ORDER BY key")
+            .bind(id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("value")?))).collect()
+    }
+
+    /// Adds or overwrites tags, unless the repository would then hold more than
+    /// `max_tags`; returns whether they were written.
+    pub async fn tag_repository(&self, id: i64, tags: &[(String, String)], max_tags: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        put_tags(&mut tx, id, tags).await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM repository_tags WHERE repository_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if count > max_tags {
+            return Ok(false); // dropped: rolled back
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn untag_repository(&self, id: i64, keys: &[String]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for key in keys {
+            sqlx::query("DELETE FROM repository_tags WHERE repository_id = $1 AND key = $2")
+                .bind(id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn repository(&self, key: &RepositoryKey) -> Result<Option<Repository>> {
-        let row = sqlx::query(
-            "SELECT id, account_id, region, name, created_at FROM repositories
-             WHERE account_id = $1 AND region = $2 AND name = $3",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {REPOSITORY_COLUMNS} FROM repositories WHERE account_id = $1 AND region = $2 AND name = $3"
+        ))
         .bind(&key.account)
         .bind(&key.region)
         .bind(&key.name)
@@ -115,4 +215,19 @@ impl MetaStore {
         tx.commit().await?;
         Ok(DeleteRepositoryOutcome::Deleted)
     }
+}
+
+async fn put_tags(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: i64, tags: &[(String, String)]) -> Result<()> {
+    for (key, value) in tags {
+        sqlx::query(
+            "INSERT INTO repository_tags (repository_id, key, value) VALUES ($1, $2, $3)
+             ON CONFLICT (repository_id, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(id)
+        .bind(key)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

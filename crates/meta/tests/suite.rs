@@ -64,7 +64,9 @@ suite!(
     concurrent_writers,
     huge_reference_lists,
     identities,
-    resource_policies
+    resource_policies,
+    repository_settings,
+    immutable_tags
 );
 
 fn key(name: &str) -> RepositoryKey {
@@ -73,7 +75,7 @@ fn key(name: &str) -> RepositoryKey {
 
 async fn repo(store: &MetaStore, name: &str) -> Repository {
     store.ensure_account("000000000000", 1).await.unwrap();
-    store.create_repository(&key(name), 1).await.unwrap().expect("new repository")
+    store.create_repository(&key(name), &RepositorySettings::default(), &[], 1).await.unwrap().expect("new repository")
 }
 
 fn manifest(digest: &str, subject: Option<&str>, artifact_type: Option<&str>) -> ManifestRecord {
@@ -99,13 +101,13 @@ async fn put(
 ) -> PutManifestOutcome {
     let blobs: Vec<String> = blobs.iter().map(|s| s.to_string()).collect();
     let children: Vec<String> = children.iter().map(|s| s.to_string()).collect();
-    store.put_manifest(repo, &NewManifest { record: m, blobs: &blobs, children: &children, tag }).await.unwrap()
+    store.put_manifest(repo, &NewManifest { record: m, blobs: &blobs, children: &children, tag, tag_immutable: false }).await.unwrap()
 }
 
 async fn repositories(store: MetaStore) {
     let r = repo(&store, "team/app").await;
     assert_eq!(r.key, key("team/app"));
-    assert_eq!(store.create_repository(&key("team/app"), 2).await.unwrap(), None, "duplicate");
+    assert_eq!(store.create_repository(&key("team/app"), &RepositorySettings::default(), &[], 2).await.unwrap(), None, "duplicate");
     assert_eq!(store.repository(&key("team/app")).await.unwrap(), Some(r.clone()));
     assert_eq!(store.repository(&key("nope")).await.unwrap(), None);
     for name in ["team/app-b", "team/app/x", "team/app_c", "a", "team/appz"] {
@@ -258,7 +260,7 @@ async fn concurrent_writers(store: MetaStore) {
             let m = manifest(&digest, None, None);
             let blobs = vec![A.to_string()];
             store
-                .put_manifest(r.id, &NewManifest { record: &m, blobs: &blobs, children: &[], tag: Some("latest") })
+                .put_manifest(r.id, &NewManifest { record: &m, blobs: &blobs, children: &[], tag: Some("latest"), tag_immutable: false })
                 .await
                 .unwrap()
         }));
@@ -280,7 +282,7 @@ async fn huge_reference_lists(store: MetaStore) {
     let mut wanted: Vec<String> = (0..40_000).map(|i| format!("sha256:{i:064x}")).collect();
     wanted.push(A.into());
     let m = manifest(M1, None, None);
-    let outcome = store.put_manifest(r.id, &NewManifest { record: &m, blobs: &wanted, children: &[], tag: None }).await;
+    let outcome = store.put_manifest(r.id, &NewManifest { record: &m, blobs: &wanted, children: &[], tag: None, tag_immutable: false }).await;
     match outcome.unwrap() {
         PutManifestOutcome::MissingBlobs(missing) => assert_eq!(missing.len(), 40_000),
         other => panic!("{other:?}"),
@@ -352,4 +354,54 @@ async fn resource_policies(store: MetaStore) {
     store.put_registry_policy("000000000000", "us-east-1", "reg").await.unwrap();
     assert_eq!(store.registry_policy("000000000000", "eu-west-1").await.unwrap(), None);
     assert_eq!(store.delete_registry_policy("000000000000", "us-east-1").await.unwrap().as_deref(), Some("reg"));
+}
+
+async fn repository_settings(store: MetaStore) {
+    store.ensure_account("000000000000", 1).await.unwrap();
+    let settings = RepositorySettings {
+        tag_mutability: TagMutability::ImmutableWithExclusion,
+        mutability_exclusions: vec!["dev-*".into(), "latest".into()],
+        scan_on_push: true,
+        encryption_type: "KMS".into(),
+        kms_key: Some("alias/x".into()),
+    };
+    let tags = [("team".to_owned(), "a".to_owned())];
+    let r = store.create_repository(&key("set/a"), &settings, &tags, 5).await.unwrap().unwrap();
+    assert_eq!(r.settings, settings);
+    assert_eq!(store.repository(&key("set/a")).await.unwrap().as_ref(), Some(&r));
+    assert_eq!(store.repositories("000000000000", "us-east-1", None, 10).await.unwrap(), [r.clone()]);
+
+    assert!(store.set_tag_mutability(r.id, TagMutability::Immutable, &[]).await.unwrap());
+    let changed = store.repository(&key("set/a")).await.unwrap().unwrap();
+    assert_eq!(changed.settings.tag_mutability, TagMutability::Immutable);
+    assert!(changed.settings.mutability_exclusions.is_empty());
+
+    assert_eq!(store.repository_tags(r.id).await.unwrap(), tags);
+    let more = [("team".to_owned(), "b".to_owned()), ("env".to_owned(), "prod".to_owned())];
+    assert!(store.tag_repository(r.id, &more, 2).await.unwrap());
+    assert_eq!(store.repository_tags(r.id).await.unwrap(), [more[1].clone(), more[0].clone()], "overwritten, sorted");
+    assert!(!store.tag_repository(r.id, &[("x".into(), "y".into())], 2).await.unwrap(), "over the limit");
+    assert_eq!(store.repository_tags(r.id).await.unwrap().len(), 2, "nothing written");
+    store.untag_repository(r.id, &["env".into(), "absent".into()]).await.unwrap();
+    assert_eq!(store.repository_tags(r.id).await.unwrap(), [more[0].clone()]);
+}
+
+async fn immutable_tags(store: MetaStore) {
+    let r = repo(&store, "imm").await;
+    store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
+    let immutable = |m: &ManifestRecord, tag| NewManifest {
+        record: m,
+        blobs: &[],
+        children: &[],
+        tag: Some(tag),
+        tag_immutable: true,
+    };
+    let (m1, m2) = (manifest(M1, None, None), manifest(M2, None, None));
+    assert_eq!(store.put_manifest(r.id, &immutable(&m1, "v1")).await.unwrap(), PutManifestOutcome::Stored);
+    assert_eq!(store.put_manifest(r.id, &immutable(&m2, "v1")).await.unwrap(), PutManifestOutcome::TagImmutable);
+    assert_eq!(store.manifest_by_digest(r.id, M2).await.unwrap(), None, "nothing stored");
+    // As in ECR, not even the same manifest may be pushed to the tag again.
+    assert_eq!(store.put_manifest(r.id, &immutable(&m1, "v1")).await.unwrap(), PutManifestOutcome::TagImmutable);
+    assert_eq!(store.put_manifest(r.id, &immutable(&m2, "v2")).await.unwrap(), PutManifestOutcome::Stored);
+    assert_eq!(store.manifest_by_tag(r.id, "v1").await.unwrap().unwrap().digest, M1);
 }

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use wharf_meta::{DeleteOutcome, ManifestRecord, NewManifest, PutManifestOutcome, RepositoryKey};
 use wharf_oci::{Algorithm, Digest, Reference, manifest, media_type};
 
+use crate::repositories::tag_is_immutable;
 use crate::{Registry, RegistryError, Result, now_ms};
 
 /// The outcome of a manifest push.
@@ -118,12 +119,17 @@ impl Registry {
             Reference::Tag(t) => Some(t.as_str()),
             Reference::Digest(_) => None,
         };
-        let new = NewManifest { record: &record, blobs: &blobs, children: &children, tag };
+        let tag_immutable = tag.is_some_and(|t| tag_is_immutable(&repo.settings, t));
+        let new = NewManifest { record: &record, blobs: &blobs, children: &children, tag, tag_immutable };
         let outcome = self.meta.put_manifest(repo.id, &new).await.map_err(|e| self.write_failed(key, e))?;
         match outcome {
             PutManifestOutcome::Stored => {}
             PutManifestOutcome::MissingBlobs(d) | PutManifestOutcome::MissingChildren(d) => {
                 return Err(RegistryError::ManifestBlobUnknown(d.join(", ")));
+            }
+            PutManifestOutcome::TagImmutable => {
+                let tag = tag.unwrap_or_default().to_owned();
+                return Err(RegistryError::TagImmutable { tag, name: key.name.clone() });
             }
         }
         self.manifests.invalidate(&(repo.id, reference.clone()));

@@ -101,7 +101,7 @@ async fn repo_command(command: RepoCommand, config: &Config) -> anyhow::Result<(
     let result = match command {
         RepoCommand::Create { name, region } => {
             let region = region_or_default(region)?;
-            let repo = registry.create_repository(&key(name, region)).await?;
+            let repo = registry.create_repository(&key(name, region), &Default::default(), &[]).await?;
             println!("{}.dkr.ecr.{}.{}/{}", repo.key.account, repo.key.region, config.domain, repo.key.name);
             Ok(())
         }
