@@ -34,17 +34,22 @@ impl Hosts {
         &self.regions
     }
 
-    /// The registry URL `GetAuthorizationToken` hands out for `account`: the registry host
-    /// of the account when the API was called on `api.ecr.<region>.<domain>`, else the
-    /// host the caller used (such as `127.0.0.1:5000`, where the default registry lives).
+    /// The registry URL `GetAuthorizationToken` hands out for `account`: the host the
+    /// caller used (such as `127.0.0.1:5000`) when that host serves the account's registry
+    /// (the default account's, on a host other than the API host), else the account's
+    /// registry host `<account>.dkr.ecr.<region>.<domain>` on the caller's port.
     pub fn proxy_endpoint(&self, host: Option<&str>, account: &str, region: &str, tls: bool) -> String {
         let scheme = if tls { "https" } else { "http" };
-        let Some(host) = host else { return format!("{scheme}://{account}.dkr.ecr.{region}.{}", self.domain) };
-        let port = host.strip_prefix(strip_port(host)).unwrap_or("");
-        if strip_port(host).starts_with("api.ecr.") {
-            format!("{scheme}://{account}.dkr.ecr.{region}.{}{port}", self.domain)
-        } else {
+        let host = host.unwrap_or("");
+        let name = strip_port(host);
+        let serves_account = !name.is_empty()
+            && !name.starts_with("api.ecr.")
+            && self.registry(Some(host)).is_ok_and(|(a, r)| a == account && r == region);
+        if serves_account {
             format!("{scheme}://{host}")
+        } else {
+            let port = host.strip_prefix(name).unwrap_or("");
+            format!("{scheme}://{account}.dkr.ecr.{region}.{}{port}", self.domain)
         }
     }
 
@@ -103,5 +108,30 @@ mod tests {
         );
         assert_eq!(hosts.registry(Some("1111.dkr.ecr.us-east-1.example.com")), default);
         assert_eq!(hosts.registry(Some("111111111111.dkr.ecr.us-east-1.other.org")), default);
+    }
+
+    #[test]
+    fn proxy_endpoints() {
+        let mut config = Settings::default().resolve().unwrap();
+        config.regions = vec!["us-east-1".into(), "eu-west-1".into()];
+        let hosts = Hosts::new(&config);
+        let d = "000000000000";
+        assert_eq!(hosts.proxy_endpoint(Some("127.0.0.1:5000"), d, "us-east-1", false), "http://127.0.0.1:5000");
+        assert_eq!(
+            hosts.proxy_endpoint(Some("127.0.0.1:5000"), "111111111111", "us-east-1", false),
+            "http://111111111111.dkr.ecr.us-east-1.localhost:5000"
+        );
+        assert_eq!(
+            hosts.proxy_endpoint(Some("127.0.0.1:5000"), d, "eu-west-1", true),
+            "https://000000000000.dkr.ecr.eu-west-1.localhost:5000"
+        );
+        assert_eq!(
+            hosts.proxy_endpoint(Some("api.ecr.us-east-1.localhost:5000"), d, "us-east-1", false),
+            "http://000000000000.dkr.ecr.us-east-1.localhost:5000"
+        );
+        assert_eq!(
+            hosts.proxy_endpoint(None, d, "us-east-1", false),
+            "http://000000000000.dkr.ecr.us-east-1.localhost"
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::document::{Effect, Policy, Statement};
 use super::principals::{self, Reach};
-use super::{Decision, Request};
+use super::{Decision, PolicyKind, Request};
 use crate::wildcard;
 
 /// Decides `request` given the caller's identity policies (none for root) and the
@@ -41,7 +41,12 @@ pub fn evaluate(request: &Request<'_>, identity: &[Arc<Policy>], resource: &[Arc
         }
     }
 
-    let allowed = if request.principal.account == request.resource_account {
+    let same_account = request.principal.account == request.resource_account;
+    let allowed = if resource.iter().any(|p| p.kind() == PolicyKind::Trust) {
+        // A role's trust policy must always admit the caller: unlike other resource
+        // policies, identity policies alone never suffice, even within the account.
+        (same_account && resource_direct) || (identity_allow && (resource_direct || resource_account))
+    } else if same_account {
         // Within an account either side suffices; a grant to the account itself is only a
         // delegation to its identity policies, which `identity_allow` already covers.
         identity_allow || resource_direct

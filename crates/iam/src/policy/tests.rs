@@ -719,6 +719,44 @@ fn cases() -> Vec<Case> {
                 Allow,
             )
         },
+        Case {
+            name: "trust policy naming someone else binds a same-account caller its identity allows",
+            action: "sts:AssumeRole",
+            resource: "arn:aws:iam::111111111111:role/ci",
+            ..case(
+                "",
+                alice(),
+                &[r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#],
+                &[
+                    r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"arn:aws:iam::111111111111:user/ci"}}}"#,
+                ],
+                ImplicitDeny,
+            )
+        },
+        Case {
+            name: "trust policy naming the account, with identity allow",
+            action: "sts:AssumeRole",
+            resource: "arn:aws:iam::111111111111:role/ci",
+            ..case(
+                "",
+                alice(),
+                &[r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}}"#],
+                &[r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"111111111111"}}}"#],
+                Allow,
+            )
+        },
+        Case {
+            name: "trust policy admitting only another account binds the root too",
+            action: "sts:AssumeRole",
+            resource: "arn:aws:iam::111111111111:role/ci",
+            ..case(
+                "",
+                Principal::root("111111111111"),
+                &[],
+                &[r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"222222222222"}}}"#],
+                ImplicitDeny,
+            )
+        },
     ]
 }
 

@@ -76,10 +76,11 @@ impl Access {
                 scope.region
             )));
         }
-        let (caller, secret) = if scope.access_key_id.starts_with("ASIA") {
-            self.session_credentials(&scope.access_key_id, signature.session_token.as_deref())?
-        } else {
-            self.long_term_credentials(&scope.access_key_id).await?
+        let (caller, secret) = match (scope.access_key_id.starts_with("ASIA"), signature.session_token.as_deref()) {
+            (true, token) => self.session_credentials(&scope.access_key_id, token)?,
+            (false, None) => self.long_term_credentials(&scope.access_key_id).await?,
+            // A session token only ever goes with the temporary key it was issued with.
+            (false, Some(_)) => return Err(AuthError::UnknownKey),
         };
         let now = time::OffsetDateTime::now_utc();
         signature.verify(request, payload_sha256, &secret, now)?;

@@ -13,7 +13,8 @@ use crate::connection;
 #[serde(rename_all = "camelCase")]
 struct Input {
     /// Deprecated in ECR: the token works for every registry the caller may use. Each id
-    /// still gets its own entry, with that registry's endpoint.
+    /// still gets its own entry, with the endpoint of that registry (see
+    /// `Hosts::proxy_endpoint`).
     registry_ids: Option<Vec<String>>,
 }
 
