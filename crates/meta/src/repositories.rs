@@ -3,10 +3,11 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{DeleteRepositoryOutcome, MetaError, MetaStore, Repository, RepositoryKey, RepositorySettings, Result, TagMutability};
+use crate::{
+    DeleteRepositoryOutcome, MetaError, MetaStore, Repository, RepositoryKey, RepositorySettings, Result, TagMutability,
+};
 
-const REPOSITORY_COLUMNS: &str =
-    "id, account_id, region, name, created_at, tag_mutability, mutability_exclusions, scan_on_push, encryption_type, kms_key";
+const REPOSITORY_COLUMNS: &str = "id, account_id, region, name, created_at, tag_mutability, mutability_exclusions, scan_on_push, encryption_type, kms_key";
 
 fn repository(row: &AnyRow) -> Result<Repository> {
     let mutability: String = row.try_get("tag_mutability")?;

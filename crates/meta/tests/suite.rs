@@ -101,13 +101,20 @@ async fn put(
 ) -> PutManifestOutcome {
     let blobs: Vec<String> = blobs.iter().map(|s| s.to_string()).collect();
     let children: Vec<String> = children.iter().map(|s| s.to_string()).collect();
-    store.put_manifest(repo, &NewManifest { record: m, blobs: &blobs, children: &children, tag, tag_immutable: false }).await.unwrap()
+    store
+        .put_manifest(repo, &NewManifest { record: m, blobs: &blobs, children: &children, tag, tag_immutable: false })
+        .await
+        .unwrap()
 }
 
 async fn repositories(store: MetaStore) {
     let r = repo(&store, "team/app").await;
     assert_eq!(r.key, key("team/app"));
-    assert_eq!(store.create_repository(&key("team/app"), &RepositorySettings::default(), &[], 2).await.unwrap(), None, "duplicate");
+    assert_eq!(
+        store.create_repository(&key("team/app"), &RepositorySettings::default(), &[], 2).await.unwrap(),
+        None,
+        "duplicate"
+    );
     assert_eq!(store.repository(&key("team/app")).await.unwrap(), Some(r.clone()));
     assert_eq!(store.repository(&key("nope")).await.unwrap(), None);
     for name in ["team/app-b", "team/app/x", "team/app_c", "a", "team/appz"] {
@@ -260,7 +267,16 @@ async fn concurrent_writers(store: MetaStore) {
             let m = manifest(&digest, None, None);
             let blobs = vec![A.to_string()];
             store
-                .put_manifest(r.id, &NewManifest { record: &m, blobs: &blobs, children: &[], tag: Some("latest"), tag_immutable: false })
+                .put_manifest(
+                    r.id,
+                    &NewManifest {
+                        record: &m,
+                        blobs: &blobs,
+                        children: &[],
+                        tag: Some("latest"),
+                        tag_immutable: false,
+                    },
+                )
                 .await
                 .unwrap()
         }));
@@ -282,7 +298,9 @@ async fn huge_reference_lists(store: MetaStore) {
     let mut wanted: Vec<String> = (0..40_000).map(|i| format!("sha256:{i:064x}")).collect();
     wanted.push(A.into());
     let m = manifest(M1, None, None);
-    let outcome = store.put_manifest(r.id, &NewManifest { record: &m, blobs: &wanted, children: &[], tag: None, tag_immutable: false }).await;
+    let outcome = store
+        .put_manifest(r.id, &NewManifest { record: &m, blobs: &wanted, children: &[], tag: None, tag_immutable: false })
+        .await;
     match outcome.unwrap() {
         PutManifestOutcome::MissingBlobs(missing) => assert_eq!(missing.len(), 40_000),
         other => panic!("{other:?}"),
@@ -389,13 +407,9 @@ async fn repository_settings(store: MetaStore) {
 async fn immutable_tags(store: MetaStore) {
     let r = repo(&store, "imm").await;
     store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
-    let immutable = |m: &ManifestRecord, tag| NewManifest {
-        record: m,
-        blobs: &[],
-        children: &[],
-        tag: Some(tag),
-        tag_immutable: true,
-    };
+    fn immutable<'a>(m: &'a ManifestRecord, tag: &'a str) -> NewManifest<'a> {
+        NewManifest { record: m, blobs: &[], children: &[], tag: Some(tag), tag_immutable: true }
+    }
     let (m1, m2) = (manifest(M1, None, None), manifest(M2, None, None));
     assert_eq!(store.put_manifest(r.id, &immutable(&m1, "v1")).await.unwrap(), PutManifestOutcome::Stored);
     assert_eq!(store.put_manifest(r.id, &immutable(&m2, "v1")).await.unwrap(), PutManifestOutcome::TagImmutable);

@@ -45,7 +45,9 @@ pub enum RegistryError {
     InUse(String),
     #[error("{0}")]
     AccessDenied(String),
-    #[error("The image tag '{tag}' already exists in the '{name}' repository and cannot be overwritten because the tag is immutable.")]
+    #[error(
+        "The image tag '{tag}' already exists in the '{name}' repository and cannot be overwritten because the tag is immutable."
+    )]
     TagImmutable { tag: String, name: String },
     #[error("The repository cannot hold more than 50 tags")]
     TooManyTags,

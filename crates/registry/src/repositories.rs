@@ -42,11 +42,10 @@ impl Registry {
         validate_mutability(settings.tag_mutability, &settings.mutability_exclusions)?;
         validate_tags(tags)?;
         self.meta.ensure_account(&key.account, now_ms()).await?;
-        let repo = self
-            .meta
-            .create_repository(key, settings, tags, now_ms())
-            .await?
-            .ok_or_else(|| RegistryError::RepositoryExists { name: key.name.clone(), registry: key.account.clone() })?;
+        let repo =
+            self.meta.create_repository(key, settings, tags, now_ms()).await?.ok_or_else(|| {
+                RegistryError::RepositoryExists { name: key.name.clone(), registry: key.account.clone() }
+            })?;
         self.repositories.invalidate(key);
         Ok(repo)
     }

@@ -48,9 +48,15 @@ impl Hosts {
         if serves_account {
             format!("{scheme}://{host}")
         } else {
-            let port = host.strip_prefix(name).unwrap_or("");
-            format!("{scheme}://{account}.dkr.ecr.{region}.{}{port}", self.domain)
+            format!("{scheme}://{}", self.registry_host(Some(host), account, region))
         }
+    }
+
+    /// `<account>.dkr.ecr.<region>.<domain>`, with the port of `host` (the caller's).
+    pub fn registry_host(&self, host: Option<&str>, account: &str, region: &str) -> String {
+        let host = host.unwrap_or("");
+        let port = host.strip_prefix(strip_port(host)).unwrap_or("");
+        format!("{account}.dkr.ecr.{region}.{}{port}", self.domain)
     }
 
     /// `(account, region)` for a `Host` header value.

@@ -56,7 +56,7 @@ impl From<RegistryError> for OciError {
         let code = match &e {
             RegistryError::RepositoryNotFound { .. } => ErrorCode::NameUnknown,
             RegistryError::InvalidName(_) => ErrorCode::NameInvalid,
-            RegistryError::InvalidTag(_) => ErrorCode::TagInvalid,
+            RegistryError::InvalidTag(_) | RegistryError::TagImmutable { .. } => ErrorCode::TagInvalid,
             RegistryError::InvalidDigest(_) => ErrorCode::DigestInvalid,
             RegistryError::BlobNotFound => ErrorCode::BlobUnknown,
             RegistryError::UploadNotFound => ErrorCode::BlobUploadUnknown,
@@ -77,7 +77,9 @@ impl From<RegistryError> for OciError {
             RegistryError::RepositoryExists { .. }
             | RegistryError::RepositoryNotEmpty { .. }
             | RegistryError::AccessDenied(_) => ErrorCode::Denied,
-            RegistryError::InvalidParameter(_) => ErrorCode::Unsupported,
+            RegistryError::InvalidParameter(_) | RegistryError::InvalidTagParameter(_) | RegistryError::TooManyTags => {
+                ErrorCode::Unsupported
+            }
             RegistryError::RepositoryPolicyNotFound { .. }
             | RegistryError::RegistryPolicyNotFound { .. }
             | RegistryError::NoSuchEntity(_)

@@ -2,7 +2,9 @@
 //! its input, authorises its `ecr:` action, calls the domain and encodes the output.
 
 mod auth_token;
+mod paging;
 mod policies;
+mod repositories;
 
 use axum::response::{IntoResponse, Response};
 use http::header;
@@ -35,6 +37,13 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
     let call = Call { app, parts, caller, region, body };
     match operation {
         "GetAuthorizationToken" => auth_token::get_authorization_token(call).await,
+        "CreateRepository" => repositories::create_repository(call).await,
+        "DescribeRepositories" => repositories::describe_repositories(call).await,
+        "DeleteRepository" => repositories::delete_repository(call).await,
+        "PutImageTagMutability" => repositories::put_image_tag_mutability(call).await,
+        "TagResource" => repositories::tag_resource(call).await,
+        "UntagResource" => repositories::untag_resource(call).await,
+        "ListTagsForResource" => repositories::list_tags_for_resource(call).await,
         "SetRepositoryPolicy" => policies::set_repository_policy(call).await,
         "GetRepositoryPolicy" => policies::get_repository_policy(call).await,
         "DeleteRepositoryPolicy" => policies::delete_repository_policy(call).await,

@@ -100,7 +100,10 @@ fn exclusion_filters(filters: &[String]) -> Vec<ExclusionFilter> {
     filters.iter().map(|f| ExclusionFilter { filter_type: "WILDCARD".into(), filter: f.clone() }).collect()
 }
 
-fn mutability(mode: Option<&str>, filters: Option<Vec<ExclusionFilter>>) -> Result<(TagMutability, Vec<String>), ApiError> {
+fn mutability(
+    mode: Option<&str>,
+    filters: Option<Vec<ExclusionFilter>>,
+) -> Result<(TagMutability, Vec<String>), ApiError> {
     let mode = match mode {
         None => TagMutability::Mutable,
         Some(text) => TagMutability::parse(text).ok_or_else(|| {
@@ -158,10 +161,9 @@ pub async fn create_repository(call: Call<'_>) -> Result<Response, ApiError> {
     }
     let (tag_mutability, mutability_exclusions) =
         mutability(input.image_tag_mutability.as_deref(), input.image_tag_mutability_exclusion_filters)?;
-    let encryption = input.encryption_configuration.unwrap_or(EncryptionConfiguration {
-        encryption_type: "AES256".into(),
-        kms_key: None,
-    });
+    let encryption = input
+        .encryption_configuration
+        .unwrap_or(EncryptionConfiguration { encryption_type: "AES256".into(), kms_key: None });
     if encryption.encryption_type != "AES256" {
         // Encryption with managed keys is a later capability: refuse rather than pretend.
         return Err(ApiError::new(
@@ -275,8 +277,7 @@ pub async fn put_image_tag_mutability(call: Call<'_>) -> Result<Response, ApiErr
     let input: MutabilityInput = call.input()?;
     let key = call.repository_key(input.registry_id, input.repository_name)?;
     call.authorize_repository("ecr:PutImageTagMutability", &key).await?;
-    let (mode, filters) =
-        mutability(Some(&input.image_tag_mutability), input.image_tag_mutability_exclusion_filters)?;
+    let (mode, filters) = mutability(Some(&input.image_tag_mutability), input.image_tag_mutability_exclusion_filters)?;
     let repo = call.app.registry.set_tag_mutability(&key, mode, &filters).await?;
     output(&MutabilityOutput {
         registry_id: repo.key.account.clone(),
@@ -301,7 +302,12 @@ struct TagsOutput {
 
 /// The repository an ARN names; only repositories are taggable, in the call's region.
 fn resource_key(call: &Call<'_>, arn: &str) -> Result<RepositoryKey, ApiError> {
-    let invalid = || ApiError::new(Kind::InvalidParameter, format!("Invalid parameter at 'resourceArn': {arn} is not a repository ARN of this region"));
+    let invalid = || {
+        ApiError::new(
+            Kind::InvalidParameter,
+            format!("Invalid parameter at 'resourceArn': {arn} is not a repository ARN of this region"),
+        )
+    };
     let rest = arn.strip_prefix("arn:aws:ecr:").ok_or_else(invalid)?;
     let (region, rest) = rest.split_once(':').ok_or_else(invalid)?;
     let (account, name) = rest.split_once(":repository/").ok_or_else(invalid)?;
