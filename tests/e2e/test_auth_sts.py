@@ -187,7 +187,7 @@ def test_errors_in_each_protocol(s):
     r = h.sts_call(srv, {"Action": "GetSessionToken"}, key=key)
     assert r.status_code == 400 and h.sts_error_code(r) == "InvalidAction", r.text
     assert r.headers.get("x-amzn-RequestId") and r.headers["x-amzn-RequestId"] in r.text
-    r = h.ecr_call(srv, "DescribeImages", {}, key=key)
+    r = h.ecr_call(srv, "NoSuchOperation", {}, key=key)
     assert h.api_error(r)[:2] == (400, "UnknownOperationException")
     r = h.ecr_call(srv, "GetRepositoryPolicy", {"repositoryName": "sts/app",
                                                 "registryId": "12"}, key=key)
