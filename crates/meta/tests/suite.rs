@@ -387,7 +387,7 @@ async fn repository_settings(store: MetaStore) {
     let r = store.create_repository(&key("set/a"), &settings, &tags, 5).await.unwrap().unwrap();
     assert_eq!(r.settings, settings);
     assert_eq!(store.repository(&key("set/a")).await.unwrap().as_ref(), Some(&r));
-    assert_eq!(store.repositories("000000000000", "us-east-1", None, 10).await.unwrap(), [r.clone()]);
+    assert_eq!(store.repositories("000000000000", "us-east-1", None, 10).await.unwrap(), std::slice::from_ref(&r));
 
     assert!(store.set_tag_mutability(r.id, TagMutability::Immutable, &[]).await.unwrap());
     let changed = store.repository(&key("set/a")).await.unwrap().unwrap();
