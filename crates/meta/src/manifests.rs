@@ -6,10 +6,45 @@ use std::collections::HashSet;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::{DeleteOutcome, ManifestRecord, MetaStore, NewManifest, PutManifestOutcome, Result, placeholders};
+use crate::{
+    DeleteOutcome, ImageRecord, ManifestRecord, MetaStore, NewManifest, PutManifestOutcome, Result, TagStatus, placeholders,
+};
 
 /// Digests checked per statement.
 const CHECK_BATCH: usize = 500;
+
+const IMAGE_COLUMNS: &str =
+    "m.digest, m.media_type, m.artifact_type, m.image_size, m.pushed_at, m.last_pulled_at, m.subject_digest";
+
+fn image(row: &AnyRow) -> Result<ImageRecord> {
+    Ok(ImageRecord {
+        digest: row.try_get("digest")?,
+        media_type: row.try_get("media_type")?,
+        artifact_type: row.try_get("artifact_type")?,
+        image_size: row.try_get("image_size")?,
+        pushed_at: row.try_get("pushed_at")?,
+        last_pulled_at: row.try_get("last_pulled_at")?,
+        subject_digest: row.try_get("subject_digest")?,
+        tags: Vec::new(),
+    })
+}
+
+/// The largest image size among an index's children (all present: checked before).
+async fn largest_child(tx: &mut Transaction<'static, Any>, repository_id: i64, children: &[String]) -> Result<i64> {
+    let mut largest = 0;
+    for batch in children.chunks(CHECK_BATCH) {
+        let sql = format!(
+            "SELECT COALESCE(MAX(image_size), 0) FROM manifests WHERE repository_id = $1 AND digest IN ({})",
+            placeholders(2, batch.len())
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(repository_id);
+        for d in batch {
+            query = query.bind(d);
+        }
+        largest = largest.max(query.fetch_one(&mut **tx).await?);
+    }
+    Ok(largest)
+}
 
 const MANIFEST_COLUMNS: &str =
     "m.digest, m.media_type, m.artifact_type, m.size, m.subject_digest, m.config_digest, m.content, m.pushed_at";
@@ -73,13 +108,14 @@ impl MetaStore {
             return Ok(PutManifestOutcome::MissingChildren(absent));
         }
         let m = new.record;
+        let image_size = if new.children.is_empty() { new.layers_size } else { largest_child(&mut tx, repository_id, new.children).await? };
         // On a conflict the no-op update still locks the existing row, so a concurrent
         // delete of this manifest waits for this transaction instead of removing the row
         // under the tag and references written below.
         sqlx::query(
             "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, size, subject_digest,
-                                    config_digest, content, pushed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                    config_digest, content, pushed_at, image_size)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (repository_id, digest) DO UPDATE SET digest = excluded.digest",
         )
         .bind(repository_id)
@@ -91,6 +127,7 @@ impl MetaStore {
         .bind(&m.config_digest)
         .bind(&m.content[..])
         .bind(m.pushed_at)
+        .bind(image_size)
         .execute(&mut *tx)
         .await?;
         for (table, columns, targets) in [
@@ -205,21 +242,120 @@ impl MetaStore {
         &self,
         repository_id: i64,
         digest: &str,
-        artifact_type: Option<&str>,
+        artifact_types: &[&str],
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<ManifestRecord>> {
-        let filter = if artifact_type.is_some() { "AND m.artifact_type = $5" } else { "" };
+        let filter = if artifact_types.is_empty() {
+            String::new()
+        } else {
+            format!("AND m.artifact_type IN ({})", placeholders(5, artifact_types.len()))
+        };
         let sql = format!(
             "SELECT {MANIFEST_COLUMNS} FROM manifests m
              WHERE m.repository_id = $1 AND m.subject_digest = $2 AND m.digest > $3 {filter}
              ORDER BY m.digest LIMIT $4"
         );
         let mut query = sqlx::query(&sql).bind(repository_id).bind(digest).bind(after.unwrap_or("")).bind(limit);
-        if let Some(t) = artifact_type {
-            query = query.bind(t);
+        for t in artifact_types {
+            query = query.bind(*t);
         }
         query.fetch_all(&self.read).await?.iter().map(manifest).collect()
+    }
+
+    /// Images (one per manifest, with all its tags) in digest order after `after`, at most
+    /// `limit`, filtered by whether they are tagged.
+    pub async fn images(
+        &self,
+        repository_id: i64,
+        status: TagStatus,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ImageRecord>> {
+        let filter = match status {
+            TagStatus::Any => "",
+            TagStatus::Tagged => "AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
+            TagStatus::Untagged => {
+                "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)"
+            }
+        };
+        let sql = format!(
+            "SELECT {IMAGE_COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.digest > $2 {filter}
+             ORDER BY m.digest LIMIT $3"
+        );
+        let rows = sqlx::query(&sql).bind(repository_id).bind(after.unwrap_or("")).bind(limit).fetch_all(&self.read).await?;
+        self.with_tags(repository_id, rows).await
+    }
+
+    /// The images with these digests (those that exist), in digest order.
+    pub async fn images_by_digest(&self, repository_id: i64, digests: &[String]) -> Result<Vec<ImageRecord>> {
+        if digests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {IMAGE_COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.digest IN ({}) ORDER BY m.digest",
+            placeholders(2, digests.len())
+        );
+        let mut query = sqlx::query(&sql).bind(repository_id);
+        for d in digests {
+            query = query.bind(d);
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        self.with_tags(repository_id, rows).await
+    }
+
+    async fn with_tags(&self, repository_id: i64, rows: Vec<AnyRow>) -> Result<Vec<ImageRecord>> {
+        let mut images = rows.iter().map(image).collect::<Result<Vec<_>>>()?;
+        if images.is_empty() {
+            return Ok(images);
+        }
+        let sql = format!(
+            "SELECT digest, name FROM tags WHERE repository_id = $1 AND digest IN ({}) ORDER BY name",
+            placeholders(2, images.len())
+        );
+        let mut query = sqlx::query(&sql).bind(repository_id);
+        for i in &images {
+            query = query.bind(&i.digest);
+        }
+        for row in query.fetch_all(&self.read).await? {
+            let digest: String = row.try_get("digest")?;
+            if let Some(i) = images.iter_mut().find(|i| i.digest == digest) {
+                i.tags.push(row.try_get("name")?);
+            }
+        }
+        Ok(images)
+    }
+
+    /// ECR's `ListImages`: one `(digest, tag)` per tag, and `(digest, None)` for an untagged
+    /// manifest, in (digest, tag) order after `after`, at most `limit`.
+    pub async fn image_ids(
+        &self,
+        repository_id: i64,
+        status: TagStatus,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        let filter = match status {
+            TagStatus::Any => "",
+            TagStatus::Tagged => "AND t.name IS NOT NULL",
+            TagStatus::Untagged => "AND t.name IS NULL",
+        };
+        let (after_digest, after_tag) = after.unwrap_or(("", ""));
+        // An untagged manifest sorts as tag '', before its (absent) tags.
+        let sql = format!(
+            "SELECT m.digest, t.name FROM manifests m
+             LEFT JOIN tags t ON t.repository_id = m.repository_id AND t.digest = m.digest
+             WHERE m.repository_id = $1 AND (m.digest > $2 OR (m.digest = $2 AND COALESCE(t.name, '') > $3)) {filter}
+             ORDER BY m.digest, COALESCE(t.name, '') LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(repository_id)
+            .bind(after_digest)
+            .bind(after_tag)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("digest")?, r.try_get("name")?))).collect()
     }
 
     /// Records pulls in one transaction: `(repository_id, digest, pulled_at)`.

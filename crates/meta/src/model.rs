@@ -103,6 +103,30 @@ pub struct NewManifest<'a> {
     pub tag: Option<&'a str>,
     /// The tag may not move once it exists (not even to the same manifest, as in ECR).
     pub tag_immutable: bool,
+    /// The layers' total size; for an index the store takes its largest child's instead.
+    pub layers_size: i64,
+}
+
+/// What ECR's `DescribeImages` reports of a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRecord {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub image_size: i64,
+    pub pushed_at: i64,
+    pub last_pulled_at: Option<i64>,
+    pub subject_digest: Option<String>,
+    /// In name order.
+    pub tags: Vec<String>,
+}
+
+/// ECR's `tagStatus` filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagStatus {
+    Tagged,
+    Untagged,
+    Any,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -66,7 +66,8 @@ suite!(
     identities,
     resource_policies,
     repository_settings,
-    immutable_tags
+    immutable_tags,
+    images
 );
 
 fn key(name: &str) -> RepositoryKey {
@@ -102,7 +103,7 @@ async fn put(
     let blobs: Vec<String> = blobs.iter().map(|s| s.to_string()).collect();
     let children: Vec<String> = children.iter().map(|s| s.to_string()).collect();
     store
-        .put_manifest(repo, &NewManifest { record: m, blobs: &blobs, children: &children, tag, tag_immutable: false })
+        .put_manifest(repo, &NewManifest { record: m, blobs: &blobs, children: &children, tag, tag_immutable: false, layers_size: 0 })
         .await
         .unwrap()
 }
@@ -226,12 +227,12 @@ async fn referrers_and_pulls(store: MetaStore) {
     put(&store, r.id, &manifest(M2, Some(M1), Some("application/x.sbom")), &[A], &[], None).await;
     put(&store, r.id, &manifest(B, Some(M1), Some("application/x.sig")), &[A], &[], None).await;
     let digests = |found: Vec<ManifestRecord>| found.into_iter().map(|m| m.digest).collect::<Vec<_>>();
-    assert_eq!(digests(store.referrers(r.id, M1, None, None, 10).await.unwrap()), [M2, B]);
-    assert_eq!(digests(store.referrers(r.id, M1, None, None, 1).await.unwrap()), [M2], "paged");
-    assert_eq!(digests(store.referrers(r.id, M1, None, Some(M2), 10).await.unwrap()), [B]);
-    let sboms = store.referrers(r.id, M1, Some("application/x.sbom"), None, 10).await.unwrap();
+    assert_eq!(digests(store.referrers(r.id, M1, &[], None, 10).await.unwrap()), [M2, B]);
+    assert_eq!(digests(store.referrers(r.id, M1, &[], None, 1).await.unwrap()), [M2], "paged");
+    assert_eq!(digests(store.referrers(r.id, M1, &[], Some(M2), 10).await.unwrap()), [B]);
+    let sboms = store.referrers(r.id, M1, &["application/x.sbom"], None, 10).await.unwrap();
     assert_eq!(digests(sboms), [M2]);
-    assert!(store.referrers(r.id, M2, None, None, 10).await.unwrap().is_empty());
+    assert!(store.referrers(r.id, M2, &[], None, 10).await.unwrap().is_empty());
 
     assert_eq!(store.last_pulled_at(r.id, M1).await.unwrap(), None);
     store.record_pulls(&[(r.id, M1.into(), 500), (r.id, "sha256:gone".into(), 1)]).await.unwrap();
@@ -275,6 +276,7 @@ async fn concurrent_writers(store: MetaStore) {
                         children: &[],
                         tag: Some("latest"),
                         tag_immutable: false,
+                        layers_size: 0,
                     },
                 )
                 .await
@@ -299,7 +301,7 @@ async fn huge_reference_lists(store: MetaStore) {
     wanted.push(A.into());
     let m = manifest(M1, None, None);
     let outcome = store
-        .put_manifest(r.id, &NewManifest { record: &m, blobs: &wanted, children: &[], tag: None, tag_immutable: false })
+        .put_manifest(r.id, &NewManifest { record: &m, blobs: &wanted, children: &[], tag: None, tag_immutable: false, layers_size: 0 })
         .await;
     match outcome.unwrap() {
         PutManifestOutcome::MissingBlobs(missing) => assert_eq!(missing.len(), 40_000),
@@ -408,7 +410,7 @@ async fn immutable_tags(store: MetaStore) {
     let r = repo(&store, "imm").await;
     store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
     fn immutable<'a>(m: &'a ManifestRecord, tag: &'a str) -> NewManifest<'a> {
-        NewManifest { record: m, blobs: &[], children: &[], tag: Some(tag), tag_immutable: true }
+        NewManifest { record: m, blobs: &[], children: &[], tag: Some(tag), tag_immutable: true, layers_size: 0 }
     }
     let (m1, m2) = (manifest(M1, None, None), manifest(M2, None, None));
     assert_eq!(store.put_manifest(r.id, &immutable(&m1, "v1")).await.unwrap(), PutManifestOutcome::Stored);
@@ -418,4 +420,47 @@ async fn immutable_tags(store: MetaStore) {
     assert_eq!(store.put_manifest(r.id, &immutable(&m1, "v1")).await.unwrap(), PutManifestOutcome::TagImmutable);
     assert_eq!(store.put_manifest(r.id, &immutable(&m2, "v2")).await.unwrap(), PutManifestOutcome::Stored);
     assert_eq!(store.manifest_by_tag(r.id, "v1").await.unwrap().unwrap().digest, M1);
+}
+
+async fn images(store: MetaStore) {
+    let r = repo(&store, "img").await;
+    store.commit_blob(r.id, A, 100, None, 1).await.unwrap();
+    store.commit_blob(r.id, B, 20, None, 1).await.unwrap();
+    let new = |m, blobs, children, tag, layers_size| NewManifest {
+        record: m,
+        blobs,
+        children,
+        tag,
+        tag_immutable: false,
+        layers_size,
+    };
+    let (m1, m2, idx) = (manifest(M1, None, None), manifest(M2, None, None), manifest(IDX, None, None));
+    let ab = [A.to_owned(), B.to_owned()];
+    store.put_manifest(r.id, &new(&m1, &ab, &[], Some("v1"), 100)).await.unwrap();
+    store.put_manifest(r.id, &new(&m1, &ab, &[], Some("latest"), 100)).await.unwrap();
+    store.put_manifest(r.id, &new(&m2, &ab[..1], &[], None, 7)).await.unwrap();
+    let children = [M1.to_owned(), M2.to_owned()];
+    store.put_manifest(r.id, &new(&idx, &[], &children, Some("multi"), 0)).await.unwrap();
+
+    let all = store.images(r.id, TagStatus::Any, None, 10).await.unwrap();
+    let digests: Vec<&str> = all.iter().map(|i| i.digest.as_str()).collect();
+    assert_eq!(digests, [M1, M2, IDX]);
+    assert_eq!(all[0].tags, ["latest", "v1"]);
+    assert_eq!(all[0].image_size, 100);
+    assert_eq!(all[2].image_size, 100, "an index is as large as its largest child");
+    assert!(all[1].tags.is_empty());
+    let untagged = store.images(r.id, TagStatus::Untagged, None, 10).await.unwrap();
+    assert_eq!(untagged.iter().map(|i| i.digest.as_str()).collect::<Vec<_>>(), [M2]);
+    assert_eq!(store.images(r.id, TagStatus::Tagged, Some(M1), 1).await.unwrap()[0].digest, IDX);
+    let some = store.images_by_digest(r.id, &[IDX.to_owned(), "sha256:none".to_owned()]).await.unwrap();
+    assert_eq!(some.len(), 1);
+
+    let ids = store.image_ids(r.id, TagStatus::Any, None, 10).await.unwrap();
+    let expect = |d: &str, t: Option<&str>| (d.to_owned(), t.map(str::to_owned));
+    assert_eq!(ids, [expect(M1, Some("latest")), expect(M1, Some("v1")), expect(M2, None), expect(IDX, Some("multi"))]);
+    let page = store.image_ids(r.id, TagStatus::Any, Some((M1, "latest")), 2).await.unwrap();
+    assert_eq!(page, [expect(M1, Some("v1")), expect(M2, None)]);
+    let page = store.image_ids(r.id, TagStatus::Any, Some((M2, "")), 5).await.unwrap();
+    assert_eq!(page, [expect(IDX, Some("multi"))]);
+    assert_eq!(store.image_ids(r.id, TagStatus::Untagged, None, 5).await.unwrap(), [expect(M2, None)]);
 }
