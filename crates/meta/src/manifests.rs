@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::{
-    DeleteOutcome, ImageRecord, ManifestRecord, MetaStore, NewManifest, PutManifestOutcome, Result, TagStatus, placeholders,
+    DeleteOutcome, ImageRecord, ManifestRecord, MetaStore, NewManifest, PutManifestOutcome, Result, TagStatus,
+    placeholders,
 };
 
 /// Digests checked per statement.
@@ -108,7 +109,11 @@ impl MetaStore {
             return Ok(PutManifestOutcome::MissingChildren(absent));
         }
         let m = new.record;
-        let image_size = if new.children.is_empty() { new.layers_size } else { largest_child(&mut tx, repository_id, new.children).await? };
+        let image_size = if new.children.is_empty() {
+            new.layers_size
+        } else {
+            largest_child(&mut tx, repository_id, new.children).await?
+        };
         // On a conflict the no-op update still locks the existing row, so a concurrent
         // delete of this manifest waits for this transaction instead of removing the row
         // under the tag and references written below.
@@ -274,7 +279,9 @@ impl MetaStore {
     ) -> Result<Vec<ImageRecord>> {
         let filter = match status {
             TagStatus::Any => "",
-            TagStatus::Tagged => "AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
+            TagStatus::Tagged => {
+                "AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)"
+            }
             TagStatus::Untagged => {
                 "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)"
             }
@@ -283,7 +290,8 @@ impl MetaStore {
             "SELECT {IMAGE_COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.digest > $2 {filter}
              ORDER BY m.digest LIMIT $3"
         );
-        let rows = sqlx::query(&sql).bind(repository_id).bind(after.unwrap_or("")).bind(limit).fetch_all(&self.read).await?;
+        let rows =
+            sqlx::query(&sql).bind(repository_id).bind(after.unwrap_or("")).bind(limit).fetch_all(&self.read).await?;
         self.with_tags(repository_id, rows).await
     }
 

@@ -103,7 +103,10 @@ async fn put(
     let blobs: Vec<String> = blobs.iter().map(|s| s.to_string()).collect();
     let children: Vec<String> = children.iter().map(|s| s.to_string()).collect();
     store
-        .put_manifest(repo, &NewManifest { record: m, blobs: &blobs, children: &children, tag, tag_immutable: false, layers_size: 0 })
+        .put_manifest(
+            repo,
+            &NewManifest { record: m, blobs: &blobs, children: &children, tag, tag_immutable: false, layers_size: 0 },
+        )
         .await
         .unwrap()
 }
@@ -301,7 +304,10 @@ async fn huge_reference_lists(store: MetaStore) {
     wanted.push(A.into());
     let m = manifest(M1, None, None);
     let outcome = store
-        .put_manifest(r.id, &NewManifest { record: &m, blobs: &wanted, children: &[], tag: None, tag_immutable: false, layers_size: 0 })
+        .put_manifest(
+            r.id,
+            &NewManifest { record: &m, blobs: &wanted, children: &[], tag: None, tag_immutable: false, layers_size: 0 },
+        )
         .await;
     match outcome.unwrap() {
         PutManifestOutcome::MissingBlobs(missing) => assert_eq!(missing.len(), 40_000),

@@ -40,6 +40,9 @@ pub enum RegistryError {
     ManifestInvalid(ManifestError),
     #[error("manifest references {0}, which is not in this repository")]
     ManifestBlobUnknown(String),
+    /// An index lists manifests the repository does not hold.
+    #[error("manifest list references {0}, which is not in this repository")]
+    ManifestChildUnknown(String),
     /// Something still uses what the request wants to delete.
     #[error("{0}")]
     InUse(String),

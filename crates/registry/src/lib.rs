@@ -6,6 +6,7 @@ pub mod access;
 mod blobs;
 mod cache;
 mod error;
+mod images;
 mod manifests;
 mod pulls;
 mod repositories;

@@ -18,10 +18,10 @@ pub struct PushedManifest {
     pub subject: Option<Digest>,
 }
 
-/// The referrers of a manifest as an OCI image index, ready to send.
+/// A page of a manifest's referrers.
 pub struct Referrers {
-    pub index: Vec<u8>,
-    pub filtered: bool,
+    /// OCI descriptors: media type, digest, size, artifact type, annotations.
+    pub descriptors: Vec<serde_json::Value>,
     /// Set when more referrers follow: the digest the next page starts after.
     pub next_after: Option<String>,
 }
@@ -120,13 +120,14 @@ impl Registry {
             Reference::Digest(_) => None,
         };
         let tag_immutable = tag.is_some_and(|t| tag_is_immutable(&repo.settings, t));
-        let new = NewManifest { record: &record, blobs: &blobs, children: &children, tag, tag_immutable };
+        let config = parsed.config.as_ref().map(|c| &c.digest);
+        let layers_size = parsed.blobs.iter().filter(|b| Some(&b.digest) != config).map(|b| b.size).sum();
+        let new = NewManifest { record: &record, blobs: &blobs, children: &children, tag, tag_immutable, layers_size };
         let outcome = self.meta.put_manifest(repo.id, &new).await.map_err(|e| self.write_failed(key, e))?;
         match outcome {
             PutManifestOutcome::Stored => {}
-            PutManifestOutcome::MissingBlobs(d) | PutManifestOutcome::MissingChildren(d) => {
-                return Err(RegistryError::ManifestBlobUnknown(d.join(", ")));
-            }
+            PutManifestOutcome::MissingBlobs(d) => return Err(RegistryError::ManifestBlobUnknown(d.join(", "))),
+            PutManifestOutcome::MissingChildren(d) => return Err(RegistryError::ManifestChildUnknown(d.join(", "))),
             PutManifestOutcome::TagImmutable => {
                 let tag = tag.unwrap_or_default().to_owned();
                 return Err(RegistryError::TagImmutable { tag, name: key.name.clone() });
@@ -169,31 +170,36 @@ impl Registry {
         Ok((tags, more))
     }
 
-    /// The referrers of `digest` as an OCI image index, optionally only one artifact type,
-    /// a page of at most `limit` after `after` (a referrer's digest).
+    /// The referrers of `digest` (their descriptors), optionally only of some artifact
+    /// types, a page of at most `limit` after `after` (a referrer's digest).
     pub async fn referrers(
         &self,
         key: &RepositoryKey,
         digest: &Digest,
-        artifact_type: Option<&str>,
+        artifact_types: &[&str],
         after: Option<&str>,
         limit: i64,
     ) -> Result<Referrers> {
         let repo = self.repository(key).await?;
-        let mut found = self.meta.referrers(repo.id, digest.as_str(), artifact_type, after, limit + 1).await?;
+        let mut found = self.meta.referrers(repo.id, digest.as_str(), artifact_types, after, limit + 1).await?;
         let more = found.len() as i64 > limit;
         found.truncate(limit as usize);
-        let manifests: Vec<serde_json::Value> = found.iter().map(referrer_descriptor).collect();
+        Ok(Referrers {
+            descriptors: found.iter().map(referrer_descriptor).collect(),
+            next_after: if more { found.last().map(|m| m.digest.clone()) } else { None },
+        })
+    }
+}
+
+impl Referrers {
+    /// The page as the OCI image index the referrers API answers with.
+    pub fn index(&self) -> Vec<u8> {
         let index = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": media_type::OCI_INDEX,
-            "manifests": manifests,
+            "manifests": self.descriptors,
         });
-        Ok(Referrers {
-            index: serde_json::to_vec(&index).expect("index serialises"),
-            filtered: artifact_type.is_some(),
-            next_after: if more { found.last().map(|m| m.digest.clone()) } else { None },
-        })
+        serde_json::to_vec(&index).expect("index serialises")
     }
 }
 

@@ -72,7 +72,9 @@ impl From<RegistryError> for OciError {
             }
             RegistryError::ManifestNotFound | RegistryError::ManifestNotAcceptable(_) => ErrorCode::ManifestUnknown,
             RegistryError::ManifestInvalid(_) => ErrorCode::ManifestInvalid,
-            RegistryError::ManifestBlobUnknown(_) => ErrorCode::ManifestBlobUnknown,
+            RegistryError::ManifestBlobUnknown(_) | RegistryError::ManifestChildUnknown(_) => {
+                ErrorCode::ManifestBlobUnknown
+            }
             RegistryError::InUse(_) => ErrorCode::Unsupported,
             RegistryError::RepositoryExists { .. }
             | RegistryError::RepositoryNotEmpty { .. }

@@ -78,16 +78,16 @@ struct ReferrersQuery {
 pub async fn referrers(app: &App, key: &RepositoryKey, digest: &str, uri: &Uri) -> Result<Response, OciError> {
     let digest = parse_digest(digest)?;
     let mut q: ReferrersQuery = query_params(uri)?;
-    let found =
-        app.registry.referrers(key, &digest, q.artifact_type.as_deref(), q.last.as_deref(), app.max_page_size).await?;
+    let types: Vec<&str> = q.artifact_type.as_deref().into_iter().collect();
+    let found = app.registry.referrers(key, &digest, &types, q.last.as_deref(), app.max_page_size).await?;
     let mut builder = Response::builder().status(StatusCode::OK).header(header::CONTENT_TYPE, media_type::OCI_INDEX);
-    if found.filtered {
+    if !types.is_empty() {
         builder = builder.header("OCI-Filters-Applied", "artifactType");
     }
-    if let Some(after) = found.next_after {
+    if let Some(after) = found.next_after.clone() {
         q.last = Some(after);
         let query = serde_urlencoded::to_string(&q).map_err(|_| OciError::internal())?;
         builder = builder.header(header::LINK, format!("</v2/{}/referrers/{digest}?{query}>; rel=\"next\"", key.name));
     }
-    finish(builder, Body::from(found.index))
+    finish(builder, Body::from(found.index()))
 }

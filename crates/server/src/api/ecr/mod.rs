@@ -2,6 +2,7 @@
 //! its input, authorises its `ecr:` action, calls the domain and encodes the output.
 
 mod auth_token;
+mod images;
 mod paging;
 mod policies;
 mod repositories;
@@ -37,6 +38,12 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
     let call = Call { app, parts, caller, region, body };
     match operation {
         "GetAuthorizationToken" => auth_token::get_authorization_token(call).await,
+        "PutImage" => images::put_image(call).await,
+        "BatchGetImage" => images::batch_get_image(call).await,
+        "BatchDeleteImage" => images::batch_delete_image(call).await,
+        "DescribeImages" => images::describe_images(call).await,
+        "ListImages" => images::list_images(call).await,
+        "ListImageReferrers" => images::list_image_referrers(call).await,
         "CreateRepository" => repositories::create_repository(call).await,
         "DescribeRepositories" => repositories::describe_repositories(call).await,
         "DeleteRepository" => repositories::delete_repository(call).await,
@@ -76,6 +83,20 @@ impl Call<'_> {
                 ),
             )),
         }
+    }
+
+    /// Authorises `action` on a repository before anything reveals whether it exists;
+    /// returns its id when it does.
+    async fn authorize_repository(&self, action: &str, key: &RepositoryKey) -> Result<Option<i64>, ApiError> {
+        let id = match self.app.registry.repository(key).await {
+            Ok(repo) => Some(repo.id),
+            Err(wharf_registry::RegistryError::RepositoryNotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let info = crate::connection::request_info(self.parts);
+        let target = wharf_registry::access::Target::Repository { key, id };
+        self.app.access.authorize(&self.caller, action, target, &info).await?;
+        Ok(id)
     }
 
     fn repository_key(&self, registry_id: Option<String>, name: String) -> Result<RepositoryKey, ApiError> {

@@ -36,15 +36,25 @@ impl Page {
         self.limit + 1
     }
 
+    /// The page size, for listings that find out for themselves whether more follow.
+    pub fn limit(&self) -> i64 {
+        self.limit
+    }
+
     /// The page, and the token of the next one when more items follow.
     pub fn split<T>(&self, mut items: Vec<T>, sort_key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
         if items.len() as i64 <= self.limit {
             return (items, None);
         }
         items.truncate(self.limit as usize);
-        let token = items.last().map(|last| URL_SAFE_NO_PAD.encode(format!("{TOKEN_PREFIX}{}", sort_key(last))));
+        let token = items.last().map(|last| token(&sort_key(last)));
         (items, token)
     }
+}
+
+/// The `nextToken` of a page that ends at `sort_key`.
+pub fn token(sort_key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{TOKEN_PREFIX}{sort_key}"))
 }
 
 fn decode(token: &str) -> Result<String, ApiError> {
