@@ -343,7 +343,7 @@ async fn delete_one(
     };
     if let Some(tag) = tag {
         registry.delete_manifest(key, &Reference::Tag(tag)).await?;
-        let left = registry.images_by_digest(key, &[found.digest.clone()]).await?;
+        let left = registry.images_by_digest(key, std::slice::from_ref(&found.digest)).await?;
         if !left.first().is_some_and(|image| image.tags.is_empty()) {
             return Ok(Ok(deleted));
         }
