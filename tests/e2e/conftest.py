@@ -40,6 +40,9 @@ Authentication (every /v2 request needs it, as on ECR)
   WharfServer.auth               ("AWS", token) for requests' auth=
   WharfServer.auth_header()      {"Authorization": "Basic base64(AWS:token)"}
   WharfServer.session()          a requests.Session with that auth
+  WharfServer.put_account_setting(name, value)
+                                 ECR PutAccountSetting as the administrator (mount tests
+                                 turn BLOB_MOUNTING on; it is off by default, as in ECR)
   WharfServer.account_id, .region   the default account and first region it serves
                                  (from its flags, WHARF_* env or --config file:
                                  WharfServer.setting(name))
@@ -413,6 +416,16 @@ class WharfServer:
                 "AWS_REGION": self.region,
                 "AWS_EC2_METADATA_DISABLED": "true",
                 "NO_PROXY": no_proxy, "no_proxy": no_proxy}
+
+    def put_account_setting(self, name: str, value: str) -> None:
+        """ECR `PutAccountSetting` as the administrator, e.g. BLOB_MOUNTING=ENABLED (cross-
+        repository mounts are off by default, as in ECR)."""
+        import boto3  # only the tests that change settings need it
+        creds = self.admin_credentials
+        client = boto3.client("ecr", endpoint_url=self.url, region_name=self.region,
+                              aws_access_key_id=creds["aws_access_key_id"],
+                              aws_secret_access_key=creds["aws_secret_access_key"])
+        client.put_account_setting(name=name, value=value)
 
     def login_password(self, credentials: dict | None = None, region: str | None = None) -> str:
         """`wharf get-login-password` against this (running) server: a registry password for

@@ -177,6 +177,7 @@ def registry_policy_text(account: str) -> str:
 @pytest.fixture(scope="module")
 def world(module_factory) -> World:
     srv = h.serve(module_factory, ["--regions", "us-east-1,eu-west-1", "--cache-ttl-ms", "0"])
+    srv.put_account_setting("BLOB_MOUNTING", "ENABLED")  # the mount cells mount
     akey = h.admin_key(srv)
     admin_pw = h.token(srv, akey)
     adm = h.V2(srv, admin_pw)

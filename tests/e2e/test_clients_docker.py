@@ -121,6 +121,7 @@ def test_import_push_rmi_pull_same_image(wharf, repo, tags):
 
 
 def test_push_to_second_repository_mounts_layers(wharf, repo, tags):
+    wharf.put_account_setting("BLOB_MOUNTING", "ENABLED")  # off by default, as in ECR
     marker = uuid.uuid4().hex
     ref1 = f"{wharf.host}/{repo}:v1"
     tags.append(ref1)

@@ -139,6 +139,7 @@ def test_distinct_tags_put_concurrently(wharf, repo):
 
 
 def test_same_blob_mounted_concurrently(wharf, repo):
+    wharf.put_account_setting("BLOB_MOUNTING", "ENABLED")
     c = Client(wharf)
     data = rand_bytes(5000)
     d = c.push_blob(repo, data)

@@ -17,6 +17,7 @@ from ocihelp import (
 
 @pytest.fixture
 def c(wharf):
+    wharf.put_account_setting("BLOB_MOUNTING", "ENABLED")  # off by default, as in ECR
     return Client(wharf)
 
 
@@ -157,3 +158,17 @@ def test_mount_from_itself(c, repo):
     r = _mount(c, repo, d, repo)
     assert r.status_code == 201
     assert r.headers.get("Docker-Content-Digest") == d
+
+
+def test_mounts_are_off_until_the_account_setting_enables_them(wharf_factory):
+    srv = wharf_factory()
+    c = Client(srv)
+    source, target = "mnt/source", "mnt/target"
+    srv.create_repo(source)
+    srv.create_repo(target)
+    d = c.push_blob(source, rand_bytes(100))
+    r = _mount(c, target, d, source)
+    assert r.status_code == 202, "BLOB_MOUNTING is DISABLED by default: a normal upload session"
+    assert c.head_blob(target, d).status_code == 404
+    srv.put_account_setting("BLOB_MOUNTING", "ENABLED")
+    assert _mount(c, target, d, source).status_code == 201

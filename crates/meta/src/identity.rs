@@ -1,6 +1,7 @@
-//! IAM data: users, roles, their inline policies and access keys, and the resource
-//! policies of repositories and registries. Policy documents are stored as the text the
-//! caller sent (`GetRepositoryPolicy` answers with it); parsing is the domain's job.
+//! IAM data: users, roles, their inline policies and access keys, the resource policies
+//! of repositories and registries, and account settings. Policy documents are stored as
+//! the text the caller sent (`GetRepositoryPolicy` answers with it); parsing is the
+//! domain's job.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -359,5 +360,34 @@ impl MetaStore {
         .fetch_optional(&self.write)
         .await?;
         Ok(doc)
+    }
+}
+
+impl MetaStore {
+    /// An account setting's stored value in a region, if one was set.
+    pub async fn account_setting(&self, account: &str, region: &str, name: &str) -> Result<Option<String>> {
+        let value = sqlx::query_scalar(
+            "SELECT value FROM account_settings WHERE account_id = $1 AND region = $2 AND name = $3",
+        )
+        .bind(account)
+        .bind(region)
+        .bind(name)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(value)
+    }
+
+    pub async fn put_account_setting(&self, account: &str, region: &str, name: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO account_settings (account_id, region, name, value) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (account_id, region, name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(account)
+        .bind(region)
+        .bind(name)
+        .bind(value)
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 }

@@ -48,7 +48,7 @@ impl Access {
     ) -> Result<()> {
         let identity =
             self.identity_policies(&caller.principal).await?.ok_or_else(|| denied(caller, actions[0], "*"))?;
-        let (resource, account, resource_policies) = self.resource_policies(target).await?;
+        let resource = self.resource_policies(target).await?;
         let context = Context {
             source_ip: info.source_ip,
             current_time: time::OffsetDateTime::now_utc(),
@@ -57,19 +57,20 @@ impl Access {
         };
         let mut decision = Decision::ImplicitDeny;
         for action in actions {
+            let policies = resource.for_action(self, action).await?;
             let request = Request {
                 principal: &caller.principal,
                 action,
-                resource: &resource,
-                resource_account: account,
+                resource: &resource.arn,
+                resource_account: resource.account,
                 context: &context,
             };
-            decision = evaluate(&request, &identity.0, &resource_policies);
+            decision = evaluate(&request, &identity.0, &policies);
             if decision == Decision::Allow {
                 return Ok(());
             }
         }
-        let mut err = denied(caller, actions[0], &resource);
+        let mut err = denied(caller, actions[0], &resource.arn);
         if decision == Decision::ExplicitDeny
             && let RegistryError::AccessDenied(message) = &mut err
         {
@@ -79,7 +80,7 @@ impl Access {
     }
 
     /// The resource's ARN, owning account and resource policies.
-    async fn resource_policies<'t>(&self, target: Target<'t>) -> Result<(String, &'t str, Vec<Arc<Policy>>)> {
+    async fn resource_policies<'t>(&self, target: Target<'t>) -> Result<ResourcePolicies<'t>> {
         Ok(match target {
             Target::Repository { key, id } => {
                 let mut policies = Vec::with_capacity(2);
@@ -88,13 +89,20 @@ impl Access {
                 {
                     policies.push(p.clone());
                 }
-                if let Some(p) = self.registry_policy(&key.account, &key.region).await?.policy() {
-                    policies.push(p.clone());
+                let registry = self.registry_policy(&key.account, &key.region).await?.policy().cloned();
+                ResourcePolicies {
+                    arn: repository_arn(&key.region, &key.account, &key.name),
+                    account: key.account.as_str(),
+                    policies,
+                    registry: registry.map(|p| (p, key.region.as_str())),
                 }
-                (repository_arn(&key.region, &key.account, &key.name), key.account.as_str(), policies)
             }
-            Target::Account(account) => ("*".to_owned(), account, Vec::new()),
-            Target::Arn { arn, account, policies } => (arn.to_owned(), account, policies.to_vec()),
+            Target::Account(account) => {
+                ResourcePolicies { arn: "*".to_owned(), account, policies: Vec::new(), registry: None }
+            }
+            Target::Arn { arn, account, policies } => {
+                ResourcePolicies { arn: arn.to_owned(), account, policies: policies.to_vec(), registry: None }
+            }
         })
     }
 
@@ -119,6 +127,27 @@ impl Access {
             })
             .await?;
         Ok(found.unwrap_or_else(|| Arc::new(StoredPolicy(None))))
+    }
+}
+
+/// What guards a resource: its own policies, and its registry's policy (with the region),
+/// which the registry policy scope may leave out of some actions.
+struct ResourcePolicies<'t> {
+    arn: String,
+    account: &'t str,
+    policies: Vec<Arc<Policy>>,
+    registry: Option<(Arc<Policy>, &'t str)>,
+}
+
+impl ResourcePolicies<'_> {
+    async fn for_action(&self, access: &Access, action: &str) -> Result<Vec<Arc<Policy>>> {
+        let mut policies = self.policies.clone();
+        if let Some((registry, region)) = &self.registry
+            && access.registry_policy_applies(self.account, region, action).await?
+        {
+            policies.push(registry.clone());
+        }
+        Ok(policies)
     }
 }
 

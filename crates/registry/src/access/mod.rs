@@ -11,6 +11,7 @@ mod admin;
 mod authn;
 mod authz;
 mod policies;
+mod settings;
 mod sts;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use wharf_meta::{AccessKey, MetaStore};
 pub use admin::{ADMINISTRATOR_POLICY, NewAccessKey, account_trust_policy};
 pub use authn::{AuthError, Caller};
 pub use authz::{RequestInfo, Target};
+pub use settings::AccountSetting;
 pub use sts::SessionCredentials;
 
 use crate::cache::{ReadCache, Weight};
@@ -52,6 +54,7 @@ pub struct Access {
     identities: ReadCache<(String, String), Arc<IdentityPolicies>>,
     repository_policies: ReadCache<i64, Arc<StoredPolicy>>,
     registry_policies: ReadCache<(String, String), Arc<StoredPolicy>>,
+    settings: ReadCache<(String, String, AccountSetting), Arc<settings::SettingValue>>,
 }
 
 /// The parsed inline policies of an existing user or role.
@@ -74,6 +77,7 @@ impl Access {
             identities: ReadCache::new(part, config.cache_ttl),
             repository_policies: ReadCache::new(part, config.cache_ttl),
             registry_policies: ReadCache::new(part, config.cache_ttl),
+            settings: ReadCache::new(part, config.cache_ttl),
             config,
         }
     }

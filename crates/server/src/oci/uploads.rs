@@ -80,10 +80,14 @@ pub async fn start(
     if let (Some(mount), Some(from)) = (&q.mount, &q.from) {
         let digest = parse_digest(mount)?;
         let from = RepositoryKey { name: from.clone(), ..key.clone() };
-        // Without read access to the source, a mount quietly becomes a normal upload, as
-        // when the blob is not there: the answer reveals nothing about the source.
-        let readable = auth::may_read(app, caller, &from, &connection::request_info(parts)).await?;
-        if readable && app.registry.mount_blob(key, &digest, &from).await?.is_some() {
+        // Mounts are an account setting (off by default, as in ECR). Without it, or without
+        // read access to the source, a mount quietly becomes a normal upload, as when the
+        // blob is not there: the answer reveals nothing about the source.
+        let enabled = app.access.blob_mounting(&key.account, &key.region).await?;
+        if enabled
+            && auth::may_read(app, caller, &from, &connection::request_info(parts)).await?
+            && app.registry.mount_blob(key, &digest, &from).await?.is_some()
+        {
             return blob_created(key, &digest);
         }
     } else if q.digest.is_some() {

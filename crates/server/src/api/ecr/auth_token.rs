@@ -3,7 +3,6 @@
 use axum::response::Response;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use wharf_registry::access::Target;
 
 use super::{Call, output};
 use crate::api::error::ApiError;
@@ -34,9 +33,7 @@ struct Output {
 
 pub async fn get_authorization_token(call: Call<'_>) -> Result<Response, ApiError> {
     let input: Input = call.input()?;
-    let account = call.caller.principal.account.clone();
-    let info = connection::request_info(call.parts);
-    call.app.access.authorize(&call.caller, "ecr:GetAuthorizationToken", Target::Account(&account), &info).await?;
+    let account = call.authorize_registry("ecr:GetAuthorizationToken").await?;
     let registries = match input.registry_ids {
         Some(ids) if !ids.is_empty() => {
             ids.into_iter().map(|id| call.registry_id(Some(id))).collect::<Result<Vec<_>, _>>()?

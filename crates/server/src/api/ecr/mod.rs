@@ -1,6 +1,7 @@
 //! The ECR API (AWS JSON 1.1): one module per area of operations. Each operation parses
 //! its input, authorises its `ecr:` action, calls the domain and encodes the output.
 
+mod account;
 mod auth_token;
 mod images;
 mod paging;
@@ -38,6 +39,9 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
     let call = Call { app, parts, caller, region, body };
     match operation {
         "GetAuthorizationToken" => auth_token::get_authorization_token(call).await,
+        "GetAccountSetting" => account::get_account_setting(call).await,
+        "PutAccountSetting" => account::put_account_setting(call).await,
+        "DescribeRegistry" => account::describe_registry(call).await,
         "PutImage" => images::put_image(call).await,
         "BatchGetImage" => images::batch_get_image(call).await,
         "BatchDeleteImage" => images::batch_delete_image(call).await,
@@ -97,6 +101,15 @@ impl Call<'_> {
         let target = wharf_registry::access::Target::Repository { key, id };
         self.app.access.authorize(&self.caller, action, target, &info).await?;
         Ok(id)
+    }
+
+    /// The caller's own registry, after authorising `action` on it (`Resource: "*"`).
+    async fn authorize_registry(&self, action: &str) -> Result<String, ApiError> {
+        let account = self.caller.principal.account.clone();
+        let info = crate::connection::request_info(self.parts);
+        let target = wharf_registry::access::Target::Account(&account);
+        self.app.access.authorize(&self.caller, action, target, &info).await?;
+        Ok(account)
     }
 
     fn repository_key(&self, registry_id: Option<String>, name: String) -> Result<RepositoryKey, ApiError> {

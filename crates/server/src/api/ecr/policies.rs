@@ -94,30 +94,22 @@ pub async fn delete_repository_policy(call: Call<'_>) -> Result<Response, ApiErr
     repository_output(&repo, text)
 }
 
-/// The caller's own registry, after authorising `action` on it.
-async fn authorized_registry(call: &Call<'_>, action: &str) -> Result<String, ApiError> {
-    let account = call.caller.principal.account.clone();
-    let info = connection::request_info(call.parts);
-    call.app.access.authorize(&call.caller, action, Target::Account(&account), &info).await?;
-    Ok(account)
-}
-
 pub async fn put_registry_policy(call: Call<'_>) -> Result<Response, ApiError> {
     let input: RegistryInput = call.input()?;
-    let account = authorized_registry(&call, "ecr:PutRegistryPolicy").await?;
+    let account = call.authorize_registry("ecr:PutRegistryPolicy").await?;
     let text = required(input.policy_text)?;
     call.app.access.put_registry_policy(&account, &call.region, &text).await?;
     output(&RegistryOutput { registry_id: account, policy_text: text })
 }
 
 pub async fn get_registry_policy(call: Call<'_>) -> Result<Response, ApiError> {
-    let account = authorized_registry(&call, "ecr:GetRegistryPolicy").await?;
+    let account = call.authorize_registry("ecr:GetRegistryPolicy").await?;
     let text = call.app.access.get_registry_policy(&account, &call.region).await?;
     output(&RegistryOutput { registry_id: account, policy_text: text })
 }
 
 pub async fn delete_registry_policy(call: Call<'_>) -> Result<Response, ApiError> {
-    let account = authorized_registry(&call, "ecr:DeleteRegistryPolicy").await?;
+    let account = call.authorize_registry("ecr:DeleteRegistryPolicy").await?;
     let text = call.app.access.delete_registry_policy(&account, &call.region).await?;
     output(&RegistryOutput { registry_id: account, policy_text: text })
 }
