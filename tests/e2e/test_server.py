@@ -137,9 +137,10 @@ def test_bad_config_is_refused_clearly(tmp_path):
 def test_serve_help_documents_every_option():
     out = subprocess.run([WHARF_BIN, "serve", "--help"], capture_output=True, text=True, check=True).stdout
     for option in ("--config", "--listen", "--data-dir", "--database-url", "--account-id", "--regions", "--domain",
-                   "--auto-create-repositories", "--tls-cert", "--tls-key", "--log-format", "--max-manifest-bytes",
+                   "--tls-cert", "--tls-key", "--log-format", "--max-manifest-bytes",
                    "--max-blob-bytes", "--max-header-bytes", "--max-page-size", "--cache-ttl-ms", "--cache-bytes",
-                   "--pull-flush-secs", "--shutdown-grace-secs", "--database-max-connections"):
+                   "--pull-flush-secs", "--shutdown-grace-secs", "--database-max-connections",
+                   "--master-key-file", "--token-lifetime-secs", "--max-api-body-bytes"):
         assert option in out, option
     assert "WHARF_LISTEN" in out, "environment variables are documented too"
 
@@ -211,15 +212,6 @@ def test_repo_commands(wharf):
         time.sleep(0.1)
     missing = wharf.cli("repo", "delete", name, check=False)
     assert missing.returncode == 1 and "does not exist" in missing.stderr
-
-
-def test_auto_create_repositories_switch(wharf_factory):
-    server = wharf_factory(extra_args=["--auto-create-repositories"])
-    client = Client(server)
-    client.push_image("made/on-push", "v1")
-    assert client.get("/v2/_catalog").json() == {"repositories": ["made/on-push"]}
-    bad = client.post("/v2/Bad/blobs/uploads/")
-    assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "NAME_INVALID"
 
 
 def test_sigterm_lets_an_inflight_upload_finish(wharf_factory):

@@ -9,6 +9,7 @@ mod identity;
 mod manifests;
 mod model;
 mod repositories;
+mod templates;
 mod uploads;
 
 use std::str::FromStr;

@@ -65,6 +65,13 @@ pub enum RegistryError {
     RepositoryPolicyNotFound { name: String, registry: String },
     #[error("Registry policy does not exist in the registry with id '{registry}'")]
     RegistryPolicyNotFound { registry: String },
+    /// Input that breaks a constraint of the newer operations (ECR's `ValidationException`).
+    #[error("{0}")]
+    Validation(String),
+    #[error("A repository creation template with prefix '{0}' already exists")]
+    TemplateExists(String),
+    #[error("No repository creation template with prefix '{0}' exists")]
+    TemplateNotFound(String),
     /// An IAM entity (user, role, access key, policy) that does not exist.
     #[error("{0}")]
     NoSuchEntity(String),

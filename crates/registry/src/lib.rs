@@ -10,6 +10,7 @@ mod images;
 mod manifests;
 mod pulls;
 mod repositories;
+mod templates;
 mod uploads;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use wharf_oci::{Digest, Reference};
 
 pub use error::RegistryError;
 pub use manifests::{PushedManifest, Referrers};
+pub use templates::{CREATE_ON_PUSH, CreationTemplate, ROOT};
 
 use cache::ReadCache;
 use pulls::PullRecorder;
@@ -30,8 +32,6 @@ pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
 /// Settings of the domain layer.
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
-    /// Create a repository on its first push instead of answering NAME_UNKNOWN.
-    pub auto_create_repositories: bool,
     pub max_manifest_bytes: usize,
     /// How long a cached read may be served before it is looked up again. Writes through
     /// this process invalidate at once; the TTL bounds staleness after writes made by other

@@ -18,12 +18,22 @@ impl Registry {
         found.ok_or_else(|| not_found(key))
     }
 
-    /// The repository a push is addressed to, created on the spot when configured so.
+    /// The repository a push is addressed to, created on the spot from a `CREATE_ON_PUSH`
+    /// creation template when one covers the name.
     pub async fn repository_for_push(&self, key: &RepositoryKey) -> Result<Arc<Repository>> {
         match self.repository(key).await {
-            Err(RegistryError::RepositoryNotFound { .. }) if self.config.auto_create_repositories => {
-                match self.meta.create_repository(key, &RepositorySettings::default(), &[], now_ms()).await? {
-                    Some(repo) => Ok(Arc::new(repo)),
+            Err(RegistryError::RepositoryNotFound { .. }) => {
+                let Some(template) = self.push_template(key).await? else { return Err(not_found(key)) };
+                let created =
+                    self.meta.create_repository(key, &template.settings(), &template.resource_tags, now_ms()).await?;
+                match created {
+                    Some(repo) => {
+                        if let Some(policy) = &template.repository_policy {
+                            self.meta.set_repository_policy(repo.id, policy).await?;
+                        }
+                        self.repositories.invalidate(key);
+                        Ok(Arc::new(repo))
+                    }
                     // Created by a concurrent push in the meantime.
                     None => self.meta.repository(key).await?.map(Arc::new).ok_or_else(|| not_found(key)),
                 }
@@ -145,7 +155,7 @@ pub const MAX_TAGS: usize = 50;
 
 /// ECR: filters go with the `*_WITH_EXCLUSION` modes only, 1 to 5 of them, each
 /// `[0-9a-zA-Z._*-]{1,128}`.
-fn validate_mutability(mode: TagMutability, exclusions: &[String]) -> Result<()> {
+pub(crate) fn validate_mutability(mode: TagMutability, exclusions: &[String]) -> Result<()> {
     let invalid = |m: String| Err(RegistryError::InvalidParameter(m));
     match (mode.has_exclusions(), exclusions.len()) {
         (true, 1..=5) | (false, 0) => {}
@@ -178,7 +188,7 @@ fn validate_mutability(mode: TagMutability, exclusions: &[String]) -> Result<()>
 }
 
 /// ECR's tag constraints: keys 1–128 characters, values up to 256, at most 50.
-fn validate_tags(tags: &[(String, String)]) -> Result<()> {
+pub(crate) fn validate_tags(tags: &[(String, String)]) -> Result<()> {
     if tags.len() > MAX_TAGS {
         return Err(RegistryError::TooManyTags);
     }

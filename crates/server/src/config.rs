@@ -43,10 +43,6 @@ pub struct Settings {
     #[arg(long, env = "WHARF_DOMAIN", global = true)]
     pub domain: Option<String>,
 
-    /// Create a repository on its first push instead of refusing with NAME_UNKNOWN.
-    #[arg(long, env = "WHARF_AUTO_CREATE_REPOSITORIES", global = true, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub auto_create_repositories: Option<bool>,
-
     /// PEM certificate chain; with --tls-key, serve HTTPS (HTTP/1.1 and HTTP/2).
     #[arg(long, env = "WHARF_TLS_CERT", global = true, value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -137,7 +133,6 @@ pub struct Config {
     pub account_id: String,
     pub regions: Vec<String>,
     pub domain: String,
-    pub auto_create_repositories: bool,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub log_format: LogFormat,
     pub max_manifest_bytes: usize,
@@ -177,7 +172,6 @@ impl Settings {
             account_id,
             regions,
             domain,
-            auto_create_repositories,
             tls_cert,
             tls_key,
             log_format,
@@ -234,7 +228,6 @@ impl Settings {
             account_id,
             regions,
             domain: self.domain.unwrap_or_else(|| "localhost".into()),
-            auto_create_repositories: self.auto_create_repositories.unwrap_or(false),
             tls,
             log_format: self.log_format.unwrap_or(LogFormat::Text),
             max_manifest_bytes: self.max_manifest_bytes.unwrap_or(4 * 1024 * 1024),

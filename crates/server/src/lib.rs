@@ -59,7 +59,6 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
     );
     bootstrap::first_start(&access, config).await?;
     let registry_config = RegistryConfig {
-        auto_create_repositories: config.auto_create_repositories,
         max_manifest_bytes: config.max_manifest_bytes,
         cache_ttl: config.cache_ttl,
         cache_bytes: config.cache_bytes,

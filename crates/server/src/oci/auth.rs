@@ -88,6 +88,15 @@ pub async fn authorize(
     let id = repository_id(app, &key).await?;
     let target = Target::Repository { key: &key, id };
     app.access.authorize_any(caller, actions, target, &info).await.map_err(denied)?;
+    // A push that would create the repository from a CREATE_ON_PUSH template needs the
+    // right to create it.
+    let pushes = matches!(
+        (route, &parts.method),
+        (Route::Uploads { .. }, &Method::POST) | (Route::Manifest { .. }, &Method::PUT)
+    );
+    if id.is_none() && pushes && app.registry.creates_on_push(&key).await? {
+        app.access.authorize(caller, "ecr:CreateRepository", target, &info).await.map_err(denied)?;
+    }
     // Requests that also carry bytes need the upload-part action as well, the way a
     // monolithic push is InitiateLayerUpload + UploadLayerPart + CompleteLayerUpload.
     let carries_bytes = match route {

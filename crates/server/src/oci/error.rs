@@ -79,9 +79,12 @@ impl From<RegistryError> for OciError {
             RegistryError::RepositoryExists { .. }
             | RegistryError::RepositoryNotEmpty { .. }
             | RegistryError::AccessDenied(_) => ErrorCode::Denied,
-            RegistryError::InvalidParameter(_) | RegistryError::InvalidTagParameter(_) | RegistryError::TooManyTags => {
-                ErrorCode::Unsupported
-            }
+            RegistryError::InvalidParameter(_)
+            | RegistryError::InvalidTagParameter(_)
+            | RegistryError::TooManyTags
+            | RegistryError::Validation(_)
+            | RegistryError::TemplateExists(_)
+            | RegistryError::TemplateNotFound(_) => ErrorCode::Unsupported,
             RegistryError::RepositoryPolicyNotFound { .. }
             | RegistryError::RegistryPolicyNotFound { .. }
             | RegistryError::NoSuchEntity(_)

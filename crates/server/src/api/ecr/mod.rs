@@ -7,6 +7,7 @@ mod images;
 mod paging;
 mod policies;
 mod repositories;
+mod templates;
 
 use axum::response::{IntoResponse, Response};
 use http::header;
@@ -49,6 +50,10 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
         "ListImages" => images::list_images(call).await,
         "ListImageReferrers" => images::list_image_referrers(call).await,
         "CreateRepository" => repositories::create_repository(call).await,
+        "CreateRepositoryCreationTemplate" => templates::create(call).await,
+        "UpdateRepositoryCreationTemplate" => templates::update(call).await,
+        "DeleteRepositoryCreationTemplate" => templates::delete(call).await,
+        "DescribeRepositoryCreationTemplates" => templates::describe(call).await,
         "DescribeRepositories" => repositories::describe_repositories(call).await,
         "DeleteRepository" => repositories::delete_repository(call).await,
         "PutImageTagMutability" => repositories::put_image_tag_mutability(call).await,

@@ -21,9 +21,15 @@ pub struct ExclusionFilter {
 #[derive(Deserialize, Serialize, Clone)]
 pub struct Tag {
     #[serde(rename = "Key")]
-    key: String,
+    pub key: String,
     #[serde(rename = "Value")]
-    value: String,
+    pub value: String,
+}
+
+impl From<(String, String)> for Tag {
+    fn from((key, value): (String, String)) -> Tag {
+        Tag { key, value }
+    }
 }
 
 #[derive(Deserialize, Serialize, Default)]
@@ -84,11 +90,11 @@ impl Call<'_> {
     }
 }
 
-fn exclusion_filters(filters: &[String]) -> Vec<ExclusionFilter> {
+pub(super) fn exclusion_filters(filters: &[String]) -> Vec<ExclusionFilter> {
     filters.iter().map(|f| ExclusionFilter { filter_type: "WILDCARD".into(), filter: f.clone() }).collect()
 }
 
-fn mutability(
+pub(super) fn mutability_filters(
     mode: Option<&str>,
     filters: Option<Vec<ExclusionFilter>>,
 ) -> Result<(TagMutability, Vec<String>), ApiError> {
@@ -148,7 +154,7 @@ pub async fn create_repository(call: Call<'_>) -> Result<Response, ApiError> {
         call.authorize_repository("ecr:TagResource", &key).await?;
     }
     let (tag_mutability, mutability_exclusions) =
-        mutability(input.image_tag_mutability.as_deref(), input.image_tag_mutability_exclusion_filters)?;
+        mutability_filters(input.image_tag_mutability.as_deref(), input.image_tag_mutability_exclusion_filters)?;
     let encryption = input
         .encryption_configuration
         .unwrap_or(EncryptionConfiguration { encryption_type: "AES256".into(), kms_key: None });
@@ -265,7 +271,8 @@ pub async fn put_image_tag_mutability(call: Call<'_>) -> Result<Response, ApiErr
     let input: MutabilityInput = call.input()?;
     let key = call.repository_key(input.registry_id, input.repository_name)?;
     call.authorize_repository("ecr:PutImageTagMutability", &key).await?;
-    let (mode, filters) = mutability(Some(&input.image_tag_mutability), input.image_tag_mutability_exclusion_filters)?;
+    let (mode, filters) =
+        mutability_filters(Some(&input.image_tag_mutability), input.image_tag_mutability_exclusion_filters)?;
     let repo = call.app.registry.set_tag_mutability(&key, mode, &filters).await?;
     output(&MutabilityOutput {
         registry_id: repo.key.account.clone(),
@@ -326,5 +333,5 @@ pub async fn list_tags_for_resource(call: Call<'_>) -> Result<Response, ApiError
     let key = resource_key(&call, &input.resource_arn)?;
     call.authorize_repository("ecr:ListTagsForResource", &key).await?;
     let tags = call.app.registry.repository_tags(&key).await?;
-    output(&TagsOutput { tags: tags.into_iter().map(|(key, value)| Tag { key, value }).collect() })
+    output(&TagsOutput { tags: tags.into_iter().map(Tag::from).collect() })
 }
