@@ -22,6 +22,7 @@ use wharf_oci::{Digest, Reference};
 
 pub use error::RegistryError;
 pub use manifests::{PushedManifest, Referrers};
+pub use repositories::tag_is_immutable;
 pub use templates::{CREATE_ON_PUSH, CreationTemplate, ROOT};
 
 use cache::ReadCache;

@@ -204,7 +204,7 @@ pub(crate) fn validate_tags(tags: &[(String, String)]) -> Result<()> {
 }
 
 /// Whether a tag of a repository with these settings may not move once it exists.
-pub(crate) fn tag_is_immutable(settings: &RepositorySettings, tag: &str) -> bool {
+pub fn tag_is_immutable(settings: &RepositorySettings, tag: &str) -> bool {
     let excluded = || settings.mutability_exclusions.iter().any(|f| wharf_iam::wildcard::matches(f, tag));
     match settings.tag_mutability {
         TagMutability::Mutable => false,

@@ -168,7 +168,8 @@ pub async fn put_image(call: Call<'_>) -> Result<Response, ApiError> {
 }
 
 /// ECR refuses a push that changes nothing: the manifest is there, and so is the tag on it.
-/// (An immutable tag is refused by the push itself, with its own exception.)
+/// An immutable tag is left to the push itself, which refuses it with its own exception
+/// (even for the same manifest).
 async fn already_pushed(
     call: &Call<'_>,
     key: &RepositoryKey,
@@ -181,11 +182,10 @@ async fn already_pushed(
         Err(RegistryError::RepositoryNotFound { .. }) => None, // the push reports it
         Err(e) => return Err(e.into()),
     };
-    Ok(match (image, tag) {
-        (None, _) => false,
-        (Some(_), None) => true,
-        (Some(image), Some(tag)) => image.tags.iter().any(|t| t == tag),
-    })
+    let Some(image) = image else { return Ok(false) };
+    let Some(tag) = tag else { return Ok(true) };
+    let repo = call.app.registry.repository(key).await?;
+    Ok(!wharf_registry::tag_is_immutable(&repo.settings, tag) && image.tags.iter().any(|t| t == tag))
 }
 
 /// PutImage's names for what a push can run into.
