@@ -2,6 +2,7 @@
 //! its input, authorises its `ecr:` action, calls the domain and encodes the output.
 
 mod auth_token;
+mod layers;
 mod paging;
 mod policies;
 mod repositories;
@@ -12,11 +13,12 @@ use http::request::Parts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wharf_meta::RepositoryKey;
-use wharf_registry::access::Caller;
+use wharf_registry::RegistryError;
+use wharf_registry::access::{Caller, Target};
 
 use super::error::{ApiError, Kind};
 use super::{ECR_TARGET_PREFIX, authenticate};
-use crate::App;
+use crate::{App, connection};
 
 /// What every operation gets.
 struct Call<'a> {
@@ -50,6 +52,11 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
         "PutRegistryPolicy" => policies::put_registry_policy(call).await,
         "GetRegistryPolicy" => policies::get_registry_policy(call).await,
         "DeleteRegistryPolicy" => policies::delete_registry_policy(call).await,
+        "BatchCheckLayerAvailability" => layers::batch_check_layer_availability(call).await,
+        "InitiateLayerUpload" => layers::initiate_layer_upload(call).await,
+        "UploadLayerPart" => layers::upload_layer_part(call).await,
+        "CompleteLayerUpload" => layers::complete_layer_upload(call).await,
+        "GetDownloadUrlForLayer" => layers::get_download_url_for_layer(call).await,
         other => {
             Err(ApiError::new(Kind::UnknownOperation, format!("wharf does not implement the operation '{other}' yet")))
         }
@@ -88,6 +95,20 @@ impl Call<'_> {
             ));
         }
         Ok(RepositoryKey { account, region: self.region.clone(), name })
+    }
+
+    /// Checks that the caller may do `action` on the repository, whether or not it exists,
+    /// so that a refusal does not reveal which repositories exist; the repository's id if
+    /// it does.
+    async fn authorize_repository(&self, action: &str, key: &RepositoryKey) -> Result<Option<i64>, ApiError> {
+        let id = match self.app.registry.repository(key).await {
+            Ok(repo) => Some(repo.id),
+            Err(RegistryError::RepositoryNotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let info = connection::request_info(self.parts);
+        self.app.access.authorize(&self.caller, action, Target::Repository { key, id }, &info).await?;
+        Ok(id)
     }
 }
 

@@ -5,7 +5,6 @@
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use wharf_meta::{Repository, RepositoryKey, RepositorySettings, TagMutability};
-use wharf_registry::RegistryError;
 use wharf_registry::access::Target;
 
 use super::{Call, output, paging};
@@ -82,17 +81,6 @@ impl Call<'_> {
         let host = self.parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok());
         let endpoint = self.app.hosts.registry_host(host, &key.account, &key.region);
         format!("{endpoint}/{}", key.name)
-    }
-
-    async fn authorize_repository(&self, action: &str, key: &RepositoryKey) -> Result<Option<i64>, ApiError> {
-        let id = match self.app.registry.repository(key).await {
-            Ok(repo) => Some(repo.id),
-            Err(RegistryError::RepositoryNotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        let info = connection::request_info(self.parts);
-        self.app.access.authorize(&self.caller, action, Target::Repository { key, id }, &info).await?;
-        Ok(id)
     }
 }
 
