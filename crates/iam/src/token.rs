@@ -8,6 +8,7 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ring::hmac;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::Principal;
@@ -51,25 +52,17 @@ impl TokenKeys {
         TokenKeys { root: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("wharf registry token v1")) }
     }
 
-    /// `"1." + base64url(json(claims)) + "." + base64url(hmac)`: only `[A-Za-z0-9_.-]`, so it is
-    /// safe in Basic auth, URLs and shell arguments.
+    /// The envelope of `sign_claims`: only `[A-Za-z0-9_.-]`, so it is safe in Basic auth, URLs
+    /// and shell arguments.
     pub fn issue(&self, claims: &TokenClaims) -> String {
-        let json = serde_json::to_vec(claims).expect("TokenClaims always serializes");
-        let mut token = String::with_capacity(VERSION_PREFIX.len() + json.len() * 4 / 3 + 48);
-        token.push_str(VERSION_PREFIX);
-        URL_SAFE_NO_PAD.encode_string(json, &mut token);
-        let tag = hmac::sign(&self.period_key(period_of(claims.issued_at)), token.as_bytes());
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(tag, &mut token);
-        token
+        sign_claims(&self.period_key(period_of(claims.issued_at)), claims)
     }
 
     /// Authenticates before it parses: the claims' JSON is only read once the signature holds.
     pub fn verify(&self, password: &str, now: i64) -> Result<TokenClaims, TokenError> {
         let (signed, tag) = split_token(password)?;
         let period = self.signing_period(signed, &tag, now)?;
-        let json = URL_SAFE_NO_PAD.decode(&signed[VERSION_PREFIX.len()..]).map_err(|_| TokenError::Malformed)?;
-        let claims: TokenClaims = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
+        let claims: TokenClaims = decode_claims(signed)?;
         check_times(&claims, period, now)?;
         Ok(claims)
     }
@@ -102,8 +95,27 @@ fn period_of(epoch_secs: i64) -> i64 {
     epoch_secs.div_euclid(PERIOD_SECS)
 }
 
+/// The envelope of wharf's signed tokens: `"1." + base64url(json(claims)) + "." +
+/// base64url(hmac)`, only `[A-Za-z0-9_.-]`.
+pub(crate) fn sign_claims<T: Serialize>(key: &hmac::Key, claims: &T) -> String {
+    let json = serde_json::to_vec(claims).expect("token claims always serialize");
+    let mut token = String::with_capacity(VERSION_PREFIX.len() + json.len() * 4 / 3 + 48);
+    token.push_str(VERSION_PREFIX);
+    URL_SAFE_NO_PAD.encode_string(json, &mut token);
+    let tag = hmac::sign(key, token.as_bytes());
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(tag, &mut token);
+    token
+}
+
+/// The claims of the signed part of an envelope; call only once its tag has been verified.
+pub(crate) fn decode_claims<T: DeserializeOwned>(signed: &str) -> Result<T, TokenError> {
+    let json = URL_SAFE_NO_PAD.decode(&signed[VERSION_PREFIX.len()..]).map_err(|_| TokenError::Malformed)?;
+    serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)
+}
+
 /// Splits into the signed part (`"1." + payload`) and the decoded 32-byte tag.
-fn split_token(password: &str) -> Result<(&str, [u8; 32]), TokenError> {
+pub(crate) fn split_token(password: &str) -> Result<(&str, [u8; 32]), TokenError> {
     if password.len() > MAX_TOKEN_LEN {
         return Err(TokenError::Malformed);
     }

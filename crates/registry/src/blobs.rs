@@ -10,14 +10,19 @@ impl Registry {
     /// The size of a blob readable in the repository.
     pub async fn blob_size(&self, key: &RepositoryKey, digest: &Digest) -> Result<u64> {
         let repo = self.repository(key).await?;
-        let link = (repo.id, digest.clone());
+        self.linked_size(repo.id, digest).await?.ok_or(RegistryError::BlobNotFound)
+    }
+
+    /// The size of a blob if it is linked into the repository (cached).
+    pub(crate) async fn linked_size(&self, repository_id: i64, digest: &Digest) -> Result<Option<u64>> {
+        let link = (repository_id, digest.clone());
         let size = self
             .blob_links
             .get_or_load(&link, async {
-                Ok::<_, RegistryError>(self.meta.blob_in_repository(repo.id, digest.as_str()).await?)
+                Ok::<_, RegistryError>(self.meta.blob_in_repository(repository_id, digest.as_str()).await?)
             })
             .await?;
-        size.map(|s| s as u64).ok_or(RegistryError::BlobNotFound)
+        Ok(size.map(|s| s as u64))
     }
 
     /// Bytes `start..end` of a blob (`end` exclusive, already clamped to its size by the caller).

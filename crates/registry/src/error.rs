@@ -3,7 +3,7 @@
 
 use wharf_blobs::BlobError;
 use wharf_meta::MetaError;
-use wharf_oci::{ManifestError, NameError};
+use wharf_oci::{Digest, ManifestError, NameError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -30,6 +30,17 @@ pub enum RegistryError {
     UploadOutOfOrder { current: u64 },
     #[error("invalid upload: {0}")]
     UploadInvalid(String),
+    /// Uploaded content that does not hash to the digest it was declared under.
+    #[error("content digest is {actual}, not the declared {declared}")]
+    DigestMismatch { declared: Digest, actual: Digest },
+    /// An upload closed before any bytes were sent (refused by ECR's layer API only).
+    #[error("the upload does not contain any layer parts")]
+    EmptyUpload,
+    /// A layer upload of content the repository already has (ECR's layer API only).
+    #[error(
+        "The layer with digest '{digest}' already exists in the repository with name '{name}' in the registry with id '{registry}'"
+    )]
+    BlobExists { digest: Digest, name: String, registry: String },
     #[error("{0}")]
     TooLarge(String),
     #[error("manifest unknown to registry")]
@@ -89,9 +100,7 @@ impl From<BlobError> for RegistryError {
             BlobError::UploadUnknown => RegistryError::UploadNotFound,
             BlobError::NotFound => RegistryError::BlobNotFound,
             BlobError::OffsetMismatch { current, .. } => RegistryError::UploadOutOfOrder { current },
-            BlobError::DigestMismatch { declared, actual } => {
-                RegistryError::InvalidDigest(format!("content digest is {actual}, not the declared {declared}"))
-            }
+            BlobError::DigestMismatch { declared, actual } => RegistryError::DigestMismatch { declared, actual },
             e @ (BlobError::LengthMismatch { .. } | BlobError::Body(_)) => RegistryError::UploadInvalid(e.to_string()),
             e @ BlobError::TooLarge { .. } => RegistryError::TooLarge(e.to_string()),
             e @ BlobError::Io(_) => RegistryError::Storage(e),

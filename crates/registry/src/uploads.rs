@@ -1,4 +1,5 @@
-//! Upload sessions: open, append, status, finish, cancel, and the one-shot monolithic push.
+//! Upload sessions: open, append, status, finish (the distribution API's way and ECR's layer
+//! API's way), cancel, and the one-shot monolithic push.
 
 use wharf_blobs::{BlobError, Chunk};
 use wharf_meta::{Repository, RepositoryKey};
@@ -44,6 +45,24 @@ impl Registry {
     ) -> Result<u64> {
         let repo = self.session(key, id).await?;
         self.commit(&repo, id, digest, last, true).await
+    }
+
+    /// Closes a session the way ECR's `CompleteLayerUpload` does, where `finish_upload` is
+    /// the distribution API's way: an empty session is refused (and kept), and content the
+    /// repository already has is verified, then reported as `BlobExists`, the session gone.
+    pub async fn complete_layer_upload(&self, key: &RepositoryKey, id: &str, digest: &Digest) -> Result<u64> {
+        let repo = self.session(key, id).await?;
+        if self.blobs.upload_len(id).await?.ok_or(RegistryError::UploadNotFound)? == 0 {
+            return Err(RegistryError::EmptyUpload);
+        }
+        // Two layer uploads of the same content racing each other may both succeed.
+        let present = self.linked_size(repo.id, digest).await?.is_some();
+        let size = self.commit(&repo, id, digest, None, true).await?;
+        if present {
+            let (name, registry) = (key.name.clone(), key.account.clone());
+            return Err(RegistryError::BlobExists { digest: digest.clone(), name, registry });
+        }
+        Ok(size)
     }
 
     pub async fn cancel_upload(&self, key: &RepositoryKey, id: &str) -> Result<()> {

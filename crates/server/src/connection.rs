@@ -23,3 +23,12 @@ pub fn request_info(parts: &http::request::Parts) -> RequestInfo {
 pub fn is_tls(parts: &http::request::Parts) -> bool {
     parts.extensions.get::<Connection>().is_some_and(|c| c.tls)
 }
+
+/// `scheme://host` as the client addressed this server, for URLs that lead back to it.
+pub fn origin(parts: &http::request::Parts) -> String {
+    let scheme = if is_tls(parts) { "https" } else { "http" };
+    // HTTP/2 carries the host as `:authority`.
+    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok());
+    let host = host.or_else(|| parts.uri.authority().map(|a| a.as_str())).unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}

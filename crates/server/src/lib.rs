@@ -72,10 +72,19 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v2", axum::routing::any(oci::dispatch))
         .route("/v2/", axum::routing::any(oci::dispatch))
         .route("/v2/{*path}", axum::routing::any(oci::dispatch))
+        .route(oci::presigned::ROUTE, axum::routing::get(oci::presigned::download))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("docker-distribution-api-version"),
             HeaderValue::from_static("registry/2.0"),
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(app)
+}
+
+/// A request's span names its path, but not the query (a SigV4 presigned URL carries its
+/// signature there) nor a presigned download's token: no credential reaches the log.
+fn request_span(request: &http::Request<axum::body::Body>) -> tracing::Span {
+    let path = request.uri().path();
+    let path = oci::presigned::redact(path).unwrap_or(path);
+    tracing::debug_span!("request", method = %request.method(), path, version = ?request.version())
 }

@@ -1,6 +1,7 @@
 //! Who is calling and what they may do: authentication (SigV4 for the API, signed tokens
-//! for the registry), authorisation (identity, repository and registry policies), the
-//! policy operations, STS role sessions, and the management of identities.
+//! for the registry, presigned download URLs), authorisation (identity, repository and
+//! registry policies), the policy operations, STS role sessions, and the management of
+//! identities.
 //!
 //! Everything a request needs is cached (access keys, identity policies, resource
 //! policies), so that authorising a registry request costs a token check and a policy
@@ -10,6 +11,7 @@
 mod admin;
 mod authn;
 mod authz;
+mod downloads;
 mod policies;
 mod settings;
 mod sts;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wharf_iam::policy::{Policy, PolicyKind};
+use wharf_iam::presign::Presigner;
 use wharf_iam::secret::{MasterKey, Sealer};
 use wharf_iam::token::{TokenClaims, TokenKeys};
 use wharf_meta::{AccessKey, MetaStore};
@@ -46,6 +49,7 @@ pub struct Access {
     meta: MetaStore,
     sealer: Sealer,
     tokens: TokenKeys,
+    presigner: Presigner,
     config: AccessConfig,
     keys: ReadCache<String, Arc<AccessKey>>,
     /// Registry tokens whose signature has been checked.
@@ -72,6 +76,7 @@ impl Access {
             meta,
             sealer: Sealer::new(master),
             tokens: TokenKeys::new(master),
+            presigner: Presigner::new(master),
             keys: ReadCache::new(part, config.cache_ttl),
             verified_tokens: quick_cache::sync::Cache::new(VERIFIED_TOKENS),
             identities: ReadCache::new(part, config.cache_ttl),

@@ -39,6 +39,12 @@ pub enum Kind {
     TemplateNotFound,
     RepositoryPolicyNotFound,
     RegistryPolicyNotFound,
+    UploadNotFound,
+    InvalidLayerPart,
+    InvalidLayer,
+    EmptyUpload,
+    LayerAlreadyExists,
+    LimitExceeded,
     Server,
 }
 
@@ -72,6 +78,12 @@ impl Kind {
             Kind::TemplateNotFound => (S::BAD_REQUEST, "TemplateNotFoundException", "ValidationError"),
             Kind::RepositoryPolicyNotFound => (S::BAD_REQUEST, "RepositoryPolicyNotFoundException", "ValidationError"),
             Kind::RegistryPolicyNotFound => (S::BAD_REQUEST, "RegistryPolicyNotFoundException", "ValidationError"),
+            Kind::UploadNotFound => (S::BAD_REQUEST, "UploadNotFoundException", "ValidationError"),
+            Kind::InvalidLayerPart => (S::BAD_REQUEST, "InvalidLayerPartException", "ValidationError"),
+            Kind::InvalidLayer => (S::BAD_REQUEST, "InvalidLayerException", "ValidationError"),
+            Kind::EmptyUpload => (S::BAD_REQUEST, "EmptyUploadException", "ValidationError"),
+            Kind::LayerAlreadyExists => (S::BAD_REQUEST, "LayerAlreadyExistsException", "ValidationError"),
+            Kind::LimitExceeded => (S::BAD_REQUEST, "LimitExceededException", "LimitExceeded"),
             Kind::Server => (S::INTERNAL_SERVER_ERROR, "ServerException", "InternalFailure"),
         }
     }
@@ -81,11 +93,19 @@ impl Kind {
 pub struct ApiError {
     kind: Kind,
     message: String,
+    /// Members some exceptions carry beside `message` (JSON only), such as
+    /// `InvalidLayerPartException`'s `lastValidByteReceived`.
+    members: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl ApiError {
     pub fn new(kind: Kind, message: impl Into<String>) -> ApiError {
-        ApiError { kind, message: message.into() }
+        ApiError { kind, message: message.into(), members: Vec::new() }
+    }
+
+    pub fn with_member(mut self, name: &'static str, value: impl Into<serde_json::Value>) -> ApiError {
+        self.members.push((name, value.into()));
+        self
     }
 
     /// The server's fault; the details go to the log, not to the client.
@@ -105,7 +125,11 @@ impl ApiError {
         };
         match protocol {
             Protocol::Json => {
-                let body = serde_json::json!({ "__type": json_name, "message": self.message });
+                let mut body: serde_json::Map<_, _> =
+                    self.members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                body.insert("__type".into(), json_name.into());
+                body.insert("message".into(), self.message.into());
+                let body = serde_json::Value::Object(body);
                 (
                     status,
                     [
@@ -158,6 +182,13 @@ impl From<RegistryError> for ApiError {
             RegistryError::TemplateNotFound(_) => Kind::TemplateNotFound,
             RegistryError::RepositoryPolicyNotFound { .. } => Kind::RepositoryPolicyNotFound,
             RegistryError::RegistryPolicyNotFound { .. } => Kind::RegistryPolicyNotFound,
+            RegistryError::BlobNotFound => Kind::LayersNotFound,
+            RegistryError::UploadNotFound => Kind::UploadNotFound,
+            RegistryError::UploadOutOfOrder { .. } | RegistryError::UploadInvalid(_) => Kind::InvalidLayerPart,
+            RegistryError::DigestMismatch { .. } => Kind::InvalidLayer,
+            RegistryError::EmptyUpload => Kind::EmptyUpload,
+            RegistryError::BlobExists { .. } => Kind::LayerAlreadyExists,
+            RegistryError::TooLarge(_) => Kind::LimitExceeded,
             RegistryError::InvalidParameter(_)
             | RegistryError::InvalidName(_)
             | RegistryError::InvalidTag(_)
@@ -167,5 +198,31 @@ impl From<RegistryError> for ApiError {
             _ => return ApiError::internal(&e),
         };
         ApiError::new(kind, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn extra_members_join_the_json_body() {
+        let error = || ApiError::new(Kind::InvalidLayerPart, "not contiguous").with_member("lastValidByteReceived", 9);
+        let json = error().into_response(Protocol::Json, "req-1");
+        assert_eq!(json.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(json.headers()["x-amzn-errortype"], "InvalidLayerPartException");
+        let json: serde_json::Value = serde_json::from_str(&body(json).await).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "__type": "InvalidLayerPartException", "message": "not contiguous", "lastValidByteReceived": 9
+            })
+        );
+        assert!(!body(error().into_response(Protocol::Query, "req-1")).await.contains("lastValidByteReceived"));
     }
 }

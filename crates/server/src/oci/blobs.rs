@@ -16,8 +16,13 @@ pub fn parse_digest(text: &str) -> Result<Digest, OciError> {
 }
 
 pub async fn get(app: &App, key: &RepositoryKey, digest: &str, parts: &Parts) -> Result<Response, OciError> {
-    let digest = parse_digest(digest)?;
-    let size = app.registry.blob_size(key, &digest).await?;
+    send(app, key, &parse_digest(digest)?, parts).await
+}
+
+/// A blob of `key`'s repository, or the part `Range` asks for (`HEAD`: the headers only).
+/// Also how presigned download URLs answer.
+pub async fn send(app: &App, key: &RepositoryKey, digest: &Digest, parts: &Parts) -> Result<Response, OciError> {
+    let size = app.registry.blob_size(key, digest).await?;
     let (status, start, end) = match blob_range(&parts.headers, size) {
         RangeRequest::Whole => (StatusCode::OK, 0, size),
         RangeRequest::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end),
@@ -42,7 +47,7 @@ pub async fn get(app: &App, key: &RepositoryKey, digest: &str, parts: &Parts) ->
     if parts.method == Method::HEAD || start == end {
         return finish(builder, Body::empty());
     }
-    let stream = app.registry.read_blob(&digest, start, end).await?;
+    let stream = app.registry.read_blob(digest, start, end).await?;
     finish(builder, Body::from_stream(stream))
 }
 

@@ -57,7 +57,7 @@ impl From<RegistryError> for OciError {
             RegistryError::RepositoryNotFound { .. } => ErrorCode::NameUnknown,
             RegistryError::InvalidName(_) => ErrorCode::NameInvalid,
             RegistryError::InvalidTag(_) | RegistryError::TagImmutable { .. } => ErrorCode::TagInvalid,
-            RegistryError::InvalidDigest(_) => ErrorCode::DigestInvalid,
+            RegistryError::InvalidDigest(_) | RegistryError::DigestMismatch { .. } => ErrorCode::DigestInvalid,
             RegistryError::BlobNotFound => ErrorCode::BlobUnknown,
             RegistryError::UploadNotFound => ErrorCode::BlobUploadUnknown,
             RegistryError::UploadOutOfOrder { current } => {
@@ -66,7 +66,10 @@ impl From<RegistryError> for OciError {
                 err.range = Some(upload_range(*current));
                 return err;
             }
-            RegistryError::UploadInvalid(_) => ErrorCode::BlobUploadInvalid,
+            // Only ECR's layer API refuses empty uploads and re-uploads of present blobs.
+            RegistryError::UploadInvalid(_) | RegistryError::EmptyUpload | RegistryError::BlobExists { .. } => {
+                ErrorCode::BlobUploadInvalid
+            }
             RegistryError::TooLarge(_) => {
                 return OciError::new(ErrorCode::SizeInvalid, message).with_status(StatusCode::PAYLOAD_TOO_LARGE);
             }

@@ -1,5 +1,6 @@
 //! The OCI Distribution API (`/v2/…`): one dispatcher that reads the path from its end
-//! (repository names contain `/`), and one module per resource.
+//! (repository names contain `/`), and one module per resource; and the presigned blob
+//! downloads of the ECR API, which answer the same way.
 
 mod auth;
 mod blobs;
@@ -7,6 +8,7 @@ mod error;
 mod headers;
 mod listing;
 mod manifests;
+pub mod presigned;
 mod route;
 mod uploads;
 

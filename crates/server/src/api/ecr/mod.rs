@@ -4,6 +4,7 @@
 mod account;
 mod auth_token;
 mod images;
+mod layers;
 mod paging;
 mod policies;
 mod repositories;
@@ -15,11 +16,12 @@ use http::request::Parts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wharf_meta::RepositoryKey;
-use wharf_registry::access::Caller;
+use wharf_registry::RegistryError;
+use wharf_registry::access::{Caller, Target};
 
 use super::error::{ApiError, Kind};
 use super::{ECR_TARGET_PREFIX, authenticate};
-use crate::App;
+use crate::{App, connection};
 
 /// What every operation gets.
 struct Call<'a> {
@@ -66,6 +68,11 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
         "PutRegistryPolicy" => policies::put_registry_policy(call).await,
         "GetRegistryPolicy" => policies::get_registry_policy(call).await,
         "DeleteRegistryPolicy" => policies::delete_registry_policy(call).await,
+        "BatchCheckLayerAvailability" => layers::batch_check_layer_availability(call).await,
+        "InitiateLayerUpload" => layers::initiate_layer_upload(call).await,
+        "UploadLayerPart" => layers::upload_layer_part(call).await,
+        "CompleteLayerUpload" => layers::complete_layer_upload(call).await,
+        "GetDownloadUrlForLayer" => layers::get_download_url_for_layer(call).await,
         other => {
             Err(ApiError::new(Kind::UnknownOperation, format!("wharf does not implement the operation '{other}' yet")))
         }
@@ -99,21 +106,19 @@ impl Call<'_> {
     async fn authorize_repository(&self, action: &str, key: &RepositoryKey) -> Result<Option<i64>, ApiError> {
         let id = match self.app.registry.repository(key).await {
             Ok(repo) => Some(repo.id),
-            Err(wharf_registry::RegistryError::RepositoryNotFound { .. }) => None,
+            Err(RegistryError::RepositoryNotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        let info = crate::connection::request_info(self.parts);
-        let target = wharf_registry::access::Target::Repository { key, id };
-        self.app.access.authorize(&self.caller, action, target, &info).await?;
+        let info = connection::request_info(self.parts);
+        self.app.access.authorize(&self.caller, action, Target::Repository { key, id }, &info).await?;
         Ok(id)
     }
 
     /// The caller's own registry, after authorising `action` on it (`Resource: "*"`).
     async fn authorize_registry(&self, action: &str) -> Result<String, ApiError> {
         let account = self.caller.principal.account.clone();
-        let info = crate::connection::request_info(self.parts);
-        let target = wharf_registry::access::Target::Account(&account);
-        self.app.access.authorize(&self.caller, action, target, &info).await?;
+        let info = connection::request_info(self.parts);
+        self.app.access.authorize(&self.caller, action, Target::Account(&account), &info).await?;
         Ok(account)
     }
 
