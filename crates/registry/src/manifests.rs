@@ -120,8 +120,9 @@ impl Registry {
             Reference::Digest(_) => None,
         };
         let tag_immutable = tag.is_some_and(|t| tag_is_immutable(&repo.settings, t));
-        let config = parsed.config.as_ref().map(|c| &c.digest);
-        let layers_size = parsed.blobs.iter().filter(|b| Some(&b.digest) != config).map(|b| b.size).sum();
+        // `blobs` lists the config and then the layers (a layer may be the config blob).
+        let config_size = parsed.config.as_ref().map_or(0, |c| c.size);
+        let layers_size = parsed.blobs.iter().map(|b| b.size).sum::<i64>() - config_size;
         let new = NewManifest { record: &record, blobs: &blobs, children: &children, tag, tag_immutable, layers_size };
         let outcome = self.meta.put_manifest(repo.id, &new).await.map_err(|e| self.write_failed(key, e))?;
         match outcome {

@@ -231,6 +231,9 @@ pub async fn batch_get_image(call: Call<'_>) -> Result<Response, ApiError> {
     let key = call.repository_key(input.registry_id, input.repository_name)?;
     call.authorize_repository("ecr:BatchGetImage", &key).await?;
     id_list(&input.image_ids)?;
+    if input.accepted_media_types.as_ref().is_some_and(|types| !(1..=100).contains(&types.len())) {
+        return Err(invalid("acceptedMediaTypes", "Member must have length between 1 and 100"));
+    }
     call.app.registry.repository(&key).await?;
     let accepted: Vec<&str> = input.accepted_media_types.iter().flatten().map(String::as_str).collect();
     let (mut images, mut failures) = (Vec::new(), Vec::new());
@@ -455,10 +458,18 @@ async fn describe_ids(call: &Call<'_>, key: &RepositoryKey, ids: &[ImageId]) -> 
     let mut digests = Vec::with_capacity(ids.len());
     for id in ids {
         let named = Named::parse(id).map_err(|f| invalid("imageIds", &f.failure_reason))?;
-        match call.app.registry.stat_manifest(key, &named.reference(), &[]).await {
-            Ok(m) if !digests.contains(&m.digest) => digests.push(m.digest.clone()),
-            Ok(_) => {}
-            Err(RegistryError::ManifestNotFound) => {
+        let found = match call.app.registry.stat_manifest(key, &named.reference(), &[]).await {
+            Ok(m) => match &named {
+                Named::Both(_, tag) if !tag_points_at(call, key, tag, &m.digest).await? => None,
+                _ => Some(m),
+            },
+            Err(RegistryError::ManifestNotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        match found {
+            Some(m) if !digests.contains(&m.digest) => digests.push(m.digest.clone()),
+            Some(_) => {}
+            None => {
                 return Err(ApiError::new(
                     Kind::ImageNotFound,
                     format!(
@@ -471,7 +482,6 @@ async fn describe_ids(call: &Call<'_>, key: &RepositoryKey, ids: &[ImageId]) -> 
                     ),
                 ));
             }
-            Err(e) => return Err(e.into()),
         }
     }
     let images = call.app.registry.images_by_digest(key, &digests).await?;
