@@ -59,7 +59,7 @@ def test_template_crud(ecr):
     ({"prefix": "Bad Prefix", "appliedFor": ["CREATE_ON_PUSH"]}, "prefix"),
     ({"prefix": "ok", "appliedFor": []}, "appliedFor"),
     ({"prefix": "ok", "appliedFor": ["SOMETIMES"]}, "appliedFor"),
-    ({"prefix": "ok", "appliedFor": ["CREATE_ON_PUSH"], "lifecyclePolicy": "{}"}, "lifecyclePolicy"),
+    ({"prefix": "ok", "appliedFor": ["CREATE_ON_PUSH"], "lifecyclePolicy": "{}"}, "lifecycle policy"),
     ({"prefix": "ok", "appliedFor": ["CREATE_ON_PUSH"], "repositoryPolicy": "{not json"}, "policy"),
     ({"prefix": "ok", "appliedFor": ["CREATE_ON_PUSH"], "description": "x" * 257}, "description"),
     ({"prefix": "ok", "appliedFor": ["CREATE_ON_PUSH"], "encryptionConfiguration": {"encryptionType": "KMS"}},

@@ -20,6 +20,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use identity::{AccessKey, ROOT, Role, User};
 pub use model::*;
+pub use repositories::StoredLifecyclePolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {

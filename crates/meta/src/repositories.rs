@@ -232,3 +232,64 @@ async fn put_tags(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: i64, tags:
     }
     Ok(())
 }
+
+/// A repository's lifecycle policy as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLifecyclePolicy {
+    pub text: String,
+    /// When a run last evaluated it (epoch ms), if ever.
+    pub evaluated_at: Option<i64>,
+}
+
+impl MetaStore {
+    pub async fn lifecycle_policy(&self, id: i64) -> Result<Option<StoredLifecyclePolicy>> {
+        let row = sqlx::query(
+            "SELECT lifecycle_policy, lifecycle_evaluated_at FROM repositories WHERE id = $1 AND lifecycle_policy IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok(StoredLifecyclePolicy {
+                text: r.try_get("lifecycle_policy")?,
+                evaluated_at: r.try_get("lifecycle_evaluated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Sets the policy (a new text has not been evaluated yet); `false` when the
+    /// repository is gone.
+    pub async fn set_lifecycle_policy(&self, id: i64, text: &str) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE repositories SET lifecycle_policy = $2, lifecycle_evaluated_at = NULL WHERE id = $1")
+                .bind(id)
+                .bind(text)
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes the policy; returns what it was.
+    pub async fn delete_lifecycle_policy(&self, id: i64) -> Result<Option<StoredLifecyclePolicy>> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT lifecycle_policy, lifecycle_evaluated_at FROM repositories WHERE id = $1 AND lifecycle_policy IS NOT NULL{}",
+            self.lock(" FOR UPDATE")
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let old = StoredLifecyclePolicy {
+            text: row.try_get("lifecycle_policy")?,
+            evaluated_at: row.try_get("lifecycle_evaluated_at")?,
+        };
+        sqlx::query("UPDATE repositories SET lifecycle_policy = NULL, lifecycle_evaluated_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(old))
+    }
+}

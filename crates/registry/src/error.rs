@@ -74,6 +74,10 @@ pub enum RegistryError {
         "Repository policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"
     )]
     RepositoryPolicyNotFound { name: String, registry: String },
+    #[error(
+        "Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"
+    )]
+    LifecyclePolicyNotFound { name: String, registry: String },
     #[error("Registry policy does not exist in the registry with id '{registry}'")]
     RegistryPolicyNotFound { registry: String },
     /// Input that breaks a constraint of the newer operations (ECR's `ValidationException`).

@@ -7,6 +7,7 @@ mod blobs;
 mod cache;
 mod error;
 mod images;
+mod lifecycle;
 mod manifests;
 mod pulls;
 mod repositories;
@@ -21,6 +22,7 @@ use wharf_meta::{ManifestRecord, MetaStore, Repository, RepositoryKey};
 use wharf_oci::{Digest, Reference};
 
 pub use error::RegistryError;
+pub use lifecycle::validate_lifecycle_policy;
 pub use manifests::{PushedManifest, Referrers};
 pub use repositories::tag_is_immutable;
 pub use templates::{CREATE_ON_PUSH, CreationTemplate, ROOT};

@@ -31,6 +31,9 @@ impl Registry {
                         if let Some(policy) = &template.repository_policy {
                             self.meta.set_repository_policy(repo.id, policy).await?;
                         }
+                        if let Some(policy) = &template.lifecycle_policy {
+                            self.meta.set_lifecycle_policy(repo.id, policy).await?;
+                        }
                         self.repositories.invalidate(key);
                         Ok(Arc::new(repo))
                     }

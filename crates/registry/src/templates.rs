@@ -23,6 +23,8 @@ pub struct CreationTemplate {
     pub mutability_exclusions: Vec<String>,
     pub resource_tags: Vec<(String, String)>,
     pub repository_policy: Option<String>,
+    #[serde(default)]
+    pub lifecycle_policy: Option<String>,
     pub custom_role_arn: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -69,6 +71,10 @@ impl CreationTemplate {
         let mode = TagMutability::parse(&self.tag_mutability)
             .ok_or_else(|| RegistryError::Validation(format!("unknown imageTagMutability {}", self.tag_mutability)))?;
         validate_mutability(mode, &self.mutability_exclusions)?;
+        if let Some(text) = &self.lifecycle_policy {
+            crate::lifecycle::validate_lifecycle_policy(text)
+                .map_err(|e| RegistryError::Validation(format!("Invalid lifecycle policy: {e}")))?;
+        }
         validate_tags(&self.resource_tags)
     }
 }

@@ -90,6 +90,7 @@ impl From<RegistryError> for OciError {
             | RegistryError::TemplateNotFound(_) => ErrorCode::Unsupported,
             RegistryError::RepositoryPolicyNotFound { .. }
             | RegistryError::RegistryPolicyNotFound { .. }
+            | RegistryError::LifecyclePolicyNotFound { .. }
             | RegistryError::NoSuchEntity(_)
             | RegistryError::EntityExists(_)
             | RegistryError::Meta(_)

@@ -5,6 +5,7 @@ mod account;
 mod auth_token;
 mod images;
 mod layers;
+mod lifecycle;
 mod paging;
 mod policies;
 mod repositories;
@@ -52,6 +53,9 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
         "ListImages" => images::list_images(call).await,
         "ListImageReferrers" => images::list_image_referrers(call).await,
         "CreateRepository" => repositories::create_repository(call).await,
+        "PutLifecyclePolicy" => lifecycle::put(call).await,
+        "GetLifecyclePolicy" => lifecycle::get(call).await,
+        "DeleteLifecyclePolicy" => lifecycle::delete(call).await,
         "CreateRepositoryCreationTemplate" => templates::create(call).await,
         "UpdateRepositoryCreationTemplate" => templates::update(call).await,
         "DeleteRepositoryCreationTemplate" => templates::delete(call).await,

@@ -38,6 +38,8 @@ struct TemplateOut {
     image_tag_mutability_exclusion_filters: Vec<ExclusionFilter>,
     #[serde(skip_serializing_if = "Option::is_none")]
     repository_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lifecycle_policy: Option<String>,
     applied_for: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     custom_role_arn: Option<String>,
@@ -55,6 +57,7 @@ impl From<CreationTemplate> for TemplateOut {
             image_tag_mutability: t.tag_mutability,
             image_tag_mutability_exclusion_filters: exclusion_filters(&t.mutability_exclusions),
             repository_policy: t.repository_policy,
+            lifecycle_policy: t.lifecycle_policy,
             applied_for: t.applied_for,
             custom_role_arn: t.custom_role_arn,
             created_at: t.created_at as f64 / 1000.0,
@@ -74,9 +77,6 @@ struct TemplateOutput {
 /// features that do not exist yet).
 fn template(input: TemplateInput) -> Result<CreationTemplate, ApiError> {
     let validation = |m: String| ApiError::new(Kind::Validation, m);
-    if input.lifecycle_policy.is_some() {
-        return Err(validation("lifecyclePolicy is not supported by wharf yet".into()));
-    }
     if let Some(encryption) = &input.encryption_configuration
         && encryption.get("encryptionType").and_then(|t| t.as_str()) != Some("AES256")
     {
@@ -95,6 +95,7 @@ fn template(input: TemplateInput) -> Result<CreationTemplate, ApiError> {
         mutability_exclusions: filters,
         resource_tags: input.resource_tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect(),
         repository_policy: input.repository_policy,
+        lifecycle_policy: input.lifecycle_policy,
         custom_role_arn: input.custom_role_arn,
         created_at: 0,
         updated_at: 0,
