@@ -228,3 +228,20 @@ def test_each_operation_is_authorised(srv, ecr):
         assert error(e)[0] == "AccessDeniedException"
     assert ecr.describe_repositories(repositoryNames=["repos/authz"])["repositories"][0]["imageTagMutability"] \
         == "MUTABLE", "nothing changed"
+
+
+def test_policies_see_repository_tags(srv, ecr):
+    """aws:ResourceTag conditions read the repository's tags, and a tag change applies at once."""
+    arn = ecr.create_repository(repositoryName="repos/prod-tagged", tags=[{"Key": "env", "Value": "prod"}])[
+        "repository"]["repositoryArn"]
+    ecr.create_repository(repositoryName="repos/untagged")
+    for name in ("repos/prod-tagged", "repos/untagged"):
+        Client(srv).push_image(name, "v1")
+    statement = h.allow(["ecr:BatchGetImage"], h.repo_arn("repos/*"),
+                        condition={"StringEquals": {"aws:ResourceTag/env": "prod"}})
+    key = h.new_user(srv, "prod-reader", h.policy(h.allow("ecr:GetAuthorizationToken"), statement))
+    v2 = h.V2(srv, h.token(srv, key))
+    assert v2.req("GET", "/v2/repos/prod-tagged/manifests/v1").status_code == 200
+    assert v2.req("GET", "/v2/repos/untagged/manifests/v1").status_code == 403
+    ecr.untag_resource(resourceArn=arn, tagKeys=["env"])
+    assert v2.req("GET", "/v2/repos/prod-tagged/manifests/v1").status_code == 403

@@ -27,6 +27,13 @@ pub(super) struct Condition {
     when_absent: bool,
 }
 
+impl Condition {
+    /// Whether the condition reads a resource tag (so the caller must load them).
+    pub(super) fn reads_resource_tags(&self) -> bool {
+        matches!(self.key, Key::ResourceTag(_))
+    }
+}
+
 /// The context keys this registry knows; any other key is always absent.
 #[derive(Debug, Clone)]
 enum Key {

@@ -86,6 +86,12 @@ impl Policy {
     pub fn kind(&self) -> PolicyKind {
         self.kind
     }
+
+    /// Whether a condition reads `aws:ResourceTag/…`: only then does a request need the
+    /// resource's tags in its context.
+    pub fn reads_resource_tags(&self) -> bool {
+        self.statements.iter().flat_map(|s| &s.conditions).any(|c| c.reads_resource_tags())
+    }
 }
 
 fn check_version(value: &Value) -> Result<(), PolicyError> {

@@ -779,3 +779,11 @@ fn evaluation() {
         assert_eq!(evaluate(&request, &identity, &resource), case.expected, "{}", case.name);
     }
 }
+
+#[test]
+fn knows_when_it_reads_resource_tags() {
+    let with = r#"{"Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*","Condition":{"StringEquals":{"ecr:ResourceTag/env":"prod"}}}}"#;
+    let without = r#"{"Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}"#;
+    assert!(Policy::parse(with, Identity).unwrap().reads_resource_tags());
+    assert!(!Policy::parse(without, Identity).unwrap().reads_resource_tags());
+}

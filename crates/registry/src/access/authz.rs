@@ -2,6 +2,7 @@
 //! policies, the repository policy and the registry policy together decide (see
 //! `wharf_iam::policy::evaluate` for the rules).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -53,7 +54,7 @@ impl Access {
             source_ip: info.source_ip,
             current_time: time::OffsetDateTime::now_utc(),
             secure_transport: info.secure_transport,
-            resource_tags: Default::default(),
+            resource_tags: self.resource_tags(target, &identity.0, &resource).await?,
         };
         let mut decision = Decision::ImplicitDeny;
         for action in actions {
@@ -77,6 +78,23 @@ impl Access {
             message.push_str(" with an explicit deny");
         }
         Err(err)
+    }
+
+    /// The repository's tags, for `aws:ResourceTag` conditions. Read (uncached, so always
+    /// current) only when a policy that takes part has such a condition, which keeps them
+    /// off the hot path of every other request.
+    async fn resource_tags(
+        &self,
+        target: Target<'_>,
+        identity: &[Arc<Policy>],
+        resource: &ResourcePolicies<'_>,
+    ) -> Result<BTreeMap<String, String>> {
+        let Target::Repository { id: Some(id), .. } = target else { return Ok(BTreeMap::new()) };
+        let policies = identity.iter().chain(&resource.policies).chain(resource.registry.iter().map(|(p, _)| p));
+        if !policies.into_iter().any(|p| p.reads_resource_tags()) {
+            return Ok(BTreeMap::new());
+        }
+        Ok(self.meta.repository_tags(id).await?.into_iter().collect())
     }
 
     /// The resource's ARN, owning account and resource policies.
