@@ -1,10 +1,11 @@
-"""Lifecycle policies as repository settings: PutLifecyclePolicy / GetLifecyclePolicy /
-DeleteLifecyclePolicy through boto3, ECR's validation, and the policy a CREATE_ON_PUSH
-template copies into the repositories it creates."""
+"""Lifecycle policies: PutLifecyclePolicy / GetLifecyclePolicy / DeleteLifecyclePolicy through
+boto3, ECR's validation, the policy a CREATE_ON_PUSH template copies into the repositories
+it creates, and previews (StartLifecyclePolicyPreview / GetLifecyclePolicyPreview)."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -103,3 +104,46 @@ def test_lifecycle_operations_need_their_actions(srv, ecr):
         limited.get_lifecycle_policy(repositoryName="lc/authz")
     assert h.client_error(e)[1] == "LifecyclePolicyNotFoundException", "allowed to read: none set"
 
+
+
+def _wait_for_preview(ecr, name: str) -> dict:
+    deadline = time.monotonic() + 20
+    while True:
+        out = ecr.get_lifecycle_policy_preview(repositoryName=name)
+        if out["status"] != "IN_PROGRESS" or time.monotonic() > deadline:
+            return out
+        time.sleep(0.1)
+
+
+def test_preview_shows_what_the_policy_would_expire(srv, ecr):
+    name = "lc/preview"
+    srv.create_repo(name)
+    c = Client(srv)
+    with pytest.raises(ClientError) as e:
+        ecr.get_lifecycle_policy_preview(repositoryName=name)
+    assert h.client_error(e)[1] == "LifecyclePolicyPreviewNotFoundException"
+    with pytest.raises(ClientError) as e:
+        ecr.start_lifecycle_policy_preview(repositoryName=name)
+    assert h.client_error(e)[1] == "LifecyclePolicyNotFoundException", "no text and no policy"
+    prod = [c.push_image(name, f"prod-{i}")[0] for i in range(5)]
+    c.push_image(name, "dev-1")
+    started = ecr.start_lifecycle_policy_preview(repositoryName=name, lifecyclePolicyText=POLICY)
+    assert started["status"] == "IN_PROGRESS" and started["lifecyclePolicyText"] == POLICY
+    out = _wait_for_preview(ecr, name)
+    assert out["status"] == "COMPLETE", out
+    # keep the 10 newest prod images: none of the 5 goes; nothing untagged is 14 days old
+    assert out["previewResults"] == [] and out["summary"]["expiringImageTotalCount"] == 0
+    keep_two = POLICY.replace('"countNumber": 10', '"countNumber": 2')
+    ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=keep_two)
+    ecr.start_lifecycle_policy_preview(repositoryName=name)  # the repository's own policy
+    out = _wait_for_preview(ecr, name)
+    expired = [r["imageDigest"] for r in out["previewResults"]]
+    assert sorted(expired) == sorted(prod[:3]), "the three oldest prod images"
+    assert all(r["action"] == {"type": "EXPIRE"} and r["appliedRulePriority"] == 1 for r in out["previewResults"])
+    assert out["summary"]["expiringImageTotalCount"] == 3
+    page = ecr.get_lifecycle_policy_preview(repositoryName=name, maxResults=2)
+    assert len(page["previewResults"]) == 2 and "nextToken" in page
+    rest = ecr.get_lifecycle_policy_preview(repositoryName=name, maxResults=2, nextToken=page["nextToken"])
+    assert [r["imageDigest"] for r in page["previewResults"] + rest["previewResults"]] == expired
+    assert ecr.list_images(repositoryName=name)["imageIds"], "a preview acts on nothing"
+    assert len(ecr.list_images(repositoryName=name)["imageIds"]) == 6

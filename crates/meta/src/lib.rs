@@ -6,6 +6,7 @@
 
 mod blobs;
 mod identity;
+mod lifecycle;
 mod manifests;
 mod model;
 mod repositories;
@@ -19,6 +20,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use identity::{AccessKey, ROOT, Role, User};
+pub use lifecycle::StoredPreview;
 pub use model::*;
 pub use repositories::StoredLifecyclePolicy;
 

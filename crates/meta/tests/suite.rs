@@ -67,7 +67,8 @@ suite!(
     resource_policies,
     repository_settings,
     immutable_tags,
-    images
+    images,
+    previews
 );
 
 fn key(name: &str) -> RepositoryKey {
@@ -469,4 +470,17 @@ async fn images(store: MetaStore) {
     let page = store.image_ids(r.id, TagStatus::Any, Some((M2, "")), 5).await.unwrap();
     assert_eq!(page, [expect(IDX, Some("multi"))]);
     assert_eq!(store.image_ids(r.id, TagStatus::Untagged, None, 5).await.unwrap(), [expect(M2, None)]);
+}
+
+async fn previews(store: MetaStore) {
+    let r = repo(&store, "lc/prev").await;
+    assert_eq!(store.preview(r.id).await.unwrap(), None);
+    assert!(store.start_preview(r.id, "p1", 1_000).await.unwrap());
+    assert!(!store.start_preview(r.id, "p2", 2_000).await.unwrap(), "one preview at a time");
+    assert_eq!(store.preview(r.id).await.unwrap().unwrap().status, "IN_PROGRESS");
+    store.finish_preview(r.id, "COMPLETE", "[1]").await.unwrap();
+    assert!(store.start_preview(r.id, "p3", 3_000).await.unwrap(), "a finished one may be replaced");
+    let p = store.preview(r.id).await.unwrap().unwrap();
+    assert_eq!((p.policy_text.as_str(), p.status.as_str(), p.results.as_str()), ("p3", "IN_PROGRESS", "[]"));
+    assert!(store.start_preview(r.id, "p4", 3_000 + 11 * 60 * 1000).await.unwrap(), "a stale one too");
 }

@@ -78,6 +78,12 @@ pub enum RegistryError {
         "Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"
     )]
     LifecyclePolicyNotFound { name: String, registry: String },
+    #[error(
+        "Previewing lifecycle policy is already in progress for the repository with name '{name}' in the registry with id '{registry}'"
+    )]
+    PreviewInProgress { name: String, registry: String },
+    #[error("There is no dry run for the repository with name '{name}' in the registry with id '{registry}'")]
+    PreviewNotFound { name: String, registry: String },
     #[error("Registry policy does not exist in the registry with id '{registry}'")]
     RegistryPolicyNotFound { registry: String },
     /// Input that breaks a constraint of the newer operations (ECR's `ValidationException`).

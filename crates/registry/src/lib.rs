@@ -22,7 +22,7 @@ use wharf_meta::{ManifestRecord, MetaStore, Repository, RepositoryKey};
 use wharf_oci::{Digest, Reference};
 
 pub use error::RegistryError;
-pub use lifecycle::validate_lifecycle_policy;
+pub use lifecycle::{PREVIEW_IN_PROGRESS, Preview, PreviewResult, validate_lifecycle_policy};
 pub use manifests::{PushedManifest, Referrers};
 pub use repositories::tag_is_immutable;
 pub use templates::{CREATE_ON_PUSH, CreationTemplate, ROOT};

@@ -1,7 +1,8 @@
-//! Lifecycle policies as stored settings of a repository: `PutLifecyclePolicy`,
-//! `GetLifecyclePolicy`, `DeleteLifecyclePolicy`. The grammar lives in `wharf_lifecycle`.
+//! Lifecycle policies of a repository: stored (`Put/Get/DeleteLifecyclePolicy`) and
+//! previewed (`Start/GetLifecyclePolicyPreview`: what the policy would do now, without
+//! doing it). The grammar and the evaluator live in `wharf_lifecycle`.
 
-use wharf_lifecycle::LifecyclePolicy;
+use wharf_lifecycle::{ActionType, Image, LifecyclePolicy, StorageClass, evaluate};
 use wharf_meta::{RepositoryKey, StoredLifecyclePolicy};
 
 use crate::{Registry, RegistryError, Result};
@@ -50,4 +51,107 @@ impl Registry {
 
 fn no_policy(key: &RepositoryKey) -> RegistryError {
     RegistryError::LifecyclePolicyNotFound { name: key.name.clone(), registry: key.account.clone() }
+}
+
+/// A preview's status, as ECR names it.
+pub const PREVIEW_IN_PROGRESS: &str = "IN_PROGRESS";
+const PREVIEW_COMPLETE: &str = "COMPLETE";
+const PREVIEW_FAILED: &str = "FAILED";
+
+/// One image a previewed policy would act on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PreviewResult {
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub pushed_at: i64,
+    /// `true`: move to the archive storage class; `false`: expire.
+    pub transition: bool,
+    pub rule_priority: u32,
+}
+
+/// A repository's last preview.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub policy_text: String,
+    pub status: String,
+    /// By rule priority, then digest; empty until the preview completes.
+    pub results: Vec<PreviewResult>,
+}
+
+impl Registry {
+    /// Starts a preview of `text` (or of the repository's own policy) unless one is in
+    /// progress; returns the repository id and the policy text for `run_lifecycle_preview`.
+    pub async fn start_lifecycle_preview(&self, key: &RepositoryKey, text: Option<&str>) -> Result<(i64, String)> {
+        let repo = self.repository(key).await?;
+        let text = match text {
+            Some(text) => {
+                validate_lifecycle_policy(text)?;
+                text.to_owned()
+            }
+            None => self.meta.lifecycle_policy(repo.id).await?.ok_or_else(|| no_policy(key))?.text,
+        };
+        if !self.meta.start_preview(repo.id, &text, crate::now_ms()).await? {
+            return Err(RegistryError::PreviewInProgress { name: key.name.clone(), registry: key.account.clone() });
+        }
+        Ok((repo.id, text))
+    }
+
+    /// Evaluates a started preview and stores its results (run in the background).
+    pub async fn run_lifecycle_preview(&self, repository_id: i64, text: &str) {
+        let outcome = self.evaluate_preview(repository_id, text).await;
+        let (status, results) = match &outcome {
+            Ok(results) => (PREVIEW_COMPLETE, serde_json::to_string(results).expect("results serialise")),
+            Err(e) => {
+                tracing::warn!(repository_id, error = %e, "lifecycle preview failed");
+                (PREVIEW_FAILED, "[]".to_owned())
+            }
+        };
+        if let Err(e) = self.meta.finish_preview(repository_id, status, &results).await {
+            tracing::error!(repository_id, error = %e, "storing a lifecycle preview failed");
+        }
+    }
+
+    async fn evaluate_preview(&self, repository_id: i64, text: &str) -> Result<Vec<PreviewResult>> {
+        let policy = LifecyclePolicy::parse(text).map_err(|e| RegistryError::InvalidParameter(e.to_string()))?;
+        let (images, children) = self.meta.lifecycle_images(repository_id).await?;
+        let views: Vec<Image<'_>> = images
+            .iter()
+            .map(|i| Image {
+                digest: &i.digest,
+                tags: &i.tags,
+                pushed_at: i.pushed_at,
+                last_pulled_at: i.last_pulled_at,
+                storage_class: StorageClass::Standard,
+                archived_at: None,
+                protected: children.contains(&i.digest),
+            })
+            .collect();
+        let by_digest: std::collections::HashMap<&str, &wharf_meta::ImageRecord> =
+            images.iter().map(|i| (i.digest.as_str(), i)).collect();
+        Ok(evaluate(&policy, &views, crate::now_ms())
+            .into_iter()
+            .filter_map(|d| {
+                let image = by_digest.get(d.digest.as_str())?;
+                Some(PreviewResult {
+                    tags: image.tags.clone(),
+                    pushed_at: image.pushed_at,
+                    transition: d.action == ActionType::Transition,
+                    rule_priority: d.rule_priority,
+                    digest: d.digest,
+                })
+            })
+            .collect())
+    }
+
+    pub async fn lifecycle_preview(&self, key: &RepositoryKey) -> Result<Preview> {
+        let repo = self.repository(key).await?;
+        let stored = self
+            .meta
+            .preview(repo.id)
+            .await?
+            .ok_or_else(|| RegistryError::PreviewNotFound { name: key.name.clone(), registry: key.account.clone() })?;
+        let results = serde_json::from_str(&stored.results)
+            .map_err(|e| RegistryError::Meta(wharf_meta::MetaError::Corrupt(format!("lifecycle preview: {e}"))))?;
+        Ok(Preview { policy_text: stored.policy_text, status: stored.status, results })
+    }
 }

@@ -91,6 +91,8 @@ impl From<RegistryError> for OciError {
             RegistryError::RepositoryPolicyNotFound { .. }
             | RegistryError::RegistryPolicyNotFound { .. }
             | RegistryError::LifecyclePolicyNotFound { .. }
+            | RegistryError::PreviewInProgress { .. }
+            | RegistryError::PreviewNotFound { .. }
             | RegistryError::NoSuchEntity(_)
             | RegistryError::EntityExists(_)
             | RegistryError::Meta(_)

@@ -66,3 +66,154 @@ pub async fn delete(call: Call<'_>) -> Result<Response, ApiError> {
     let stored = call.app.registry.delete_lifecycle_policy(&key).await?;
     output(&Output::new(key, stored.text, stored.evaluated_at))
 }
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StartOutput {
+    registry_id: String,
+    repository_name: String,
+    lifecycle_policy_text: String,
+    status: &'static str,
+}
+
+/// Starts a preview and evaluates it in the background; `GetLifecyclePolicyPreview` shows
+/// `IN_PROGRESS` until it completes.
+pub async fn start_preview(call: Call<'_>) -> Result<Response, ApiError> {
+    let input: Input = call.input()?;
+    let key = repository(&call, &input, "ecr:StartLifecyclePolicyPreview").await?;
+    let registry = call.app.registry.clone();
+    let (id, text) = registry.start_lifecycle_preview(&key, input.lifecycle_policy_text.as_deref()).await?;
+    let policy = text.clone();
+    tokio::spawn(async move { registry.run_lifecycle_preview(id, &policy).await });
+    output(&StartOutput {
+        registry_id: key.account,
+        repository_name: key.name,
+        lifecycle_policy_text: text,
+        status: wharf_registry::PREVIEW_IN_PROGRESS,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewInput {
+    registry_id: Option<String>,
+    repository_name: String,
+    image_ids: Option<Vec<ImageDigest>>,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+    filter: Option<PreviewFilter>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImageDigest {
+    image_digest: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewFilter {
+    tag_status: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewAction {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_storage_class: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewResultOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    image_tags: Vec<String>,
+    image_digest: String,
+    image_pushed_at: f64,
+    action: PreviewAction,
+    applied_rule_priority: u32,
+    storage_class: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    expiring_image_total_count: usize,
+    transitioning_image_total_counts: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewOutput {
+    registry_id: String,
+    repository_name: String,
+    lifecycle_policy_text: String,
+    status: String,
+    preview_results: Vec<PreviewResultOut>,
+    summary: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+pub async fn get_preview(call: Call<'_>) -> Result<Response, ApiError> {
+    let input: PreviewInput = call.input()?;
+    let key = call.repository_key(input.registry_id, input.repository_name)?;
+    call.authorize_repository("ecr:GetLifecyclePolicyPreview", &key).await?;
+    if input.image_ids.is_some() && (input.next_token.is_some() || input.max_results.is_some()) {
+        return Err(super::paging::not_with_ids("imageIds"));
+    }
+    let preview = call.app.registry.lifecycle_preview(&key).await?;
+    let expiring = preview.results.iter().filter(|r| !r.transition).count();
+    let transitioning = preview.results.len() - expiring;
+    let wanted: Option<Vec<String>> =
+        input.image_ids.map(|ids| ids.into_iter().filter_map(|i| i.image_digest).collect());
+    let tag_status = input.filter.and_then(|f| f.tag_status);
+    let selected: Vec<_> = preview
+        .results
+        .into_iter()
+        .filter(|r| wanted.as_ref().is_none_or(|w| w.contains(&r.digest)))
+        .filter(|r| match tag_status.as_deref() {
+            Some("TAGGED") => !r.tags.is_empty(),
+            Some("UNTAGGED") => r.tags.is_empty(),
+            _ => true,
+        })
+        .collect();
+    let page = super::paging::Page::new(input.next_token.as_deref(), input.max_results, 100, 100)?;
+    // Results are in (rule priority, digest) order; the token carries the position.
+    let start = page.after.as_deref().and_then(|a| a.parse::<usize>().ok()).unwrap_or(0);
+    let end = (start + page.limit() as usize).min(selected.len());
+    let next_token = (end < selected.len()).then(|| super::paging::token(&end.to_string()));
+    let preview_results = selected
+        .into_iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .map(|r| PreviewResultOut {
+            image_tags: r.tags,
+            image_digest: r.digest,
+            image_pushed_at: r.pushed_at as f64 / 1000.0,
+            action: if r.transition {
+                PreviewAction { kind: "TRANSITION", target_storage_class: Some("ARCHIVE") }
+            } else {
+                PreviewAction { kind: "EXPIRE", target_storage_class: None }
+            },
+            applied_rule_priority: r.rule_priority,
+            storage_class: "STANDARD",
+        })
+        .collect();
+    let transitioning_image_total_counts = if transitioning > 0 {
+        vec![serde_json::json!({ "targetStorageClass": "ARCHIVE", "imageTotalCount": transitioning })]
+    } else {
+        Vec::new()
+    };
+    output(&PreviewOutput {
+        registry_id: key.account,
+        repository_name: key.name,
+        lifecycle_policy_text: preview.policy_text,
+        status: preview.status,
+        preview_results,
+        summary: Summary { expiring_image_total_count: expiring, transitioning_image_total_counts },
+        next_token,
+    })
+}

@@ -56,6 +56,8 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
         "PutLifecyclePolicy" => lifecycle::put(call).await,
         "GetLifecyclePolicy" => lifecycle::get(call).await,
         "DeleteLifecyclePolicy" => lifecycle::delete(call).await,
+        "StartLifecyclePolicyPreview" => lifecycle::start_preview(call).await,
+        "GetLifecyclePolicyPreview" => lifecycle::get_preview(call).await,
         "CreateRepositoryCreationTemplate" => templates::create(call).await,
         "UpdateRepositoryCreationTemplate" => templates::update(call).await,
         "DeleteRepositoryCreationTemplate" => templates::delete(call).await,
