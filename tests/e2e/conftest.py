@@ -15,6 +15,7 @@ Fixtures
 Helpers (import them: `from conftest import free_port, need_tool, unique_name`)
   free_port()          a free TCP port on 127.0.0.1
   need_tool(name)      skip (locally) / fail (CI=true) when an executable is missing
+  need_docker()        the same for the docker CLI and a reachable engine
   unique_name(prefix)  "prefix/<10 hex>", a valid ECR repository name
   WharfServer          the server handle class
 
@@ -140,6 +141,18 @@ def need_tool(name: str) -> str:
 _STRAY_AWS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
               "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
               "AWS_ENDPOINT_URL_ECR")
+
+
+def need_docker() -> None:
+    """Skip (locally) / fail (CI=true) unless the docker CLI and a reachable engine exist."""
+    need_tool("docker")
+    p = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        msg = f"docker engine is not reachable: {p.stderr.strip()}"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
 
 
 def _clean_env(extra: dict | None = None) -> dict:

@@ -4,8 +4,7 @@ Everything here works on a `conftest.WharfServer` (its `.url`, `.port`, `.data_d
 `.cli()`), so the tests need nothing else from conftest.
 
 Servers
-  start(srv)                    start a server and wait until it answers `/v2/` (401 or 200:
-                                with authentication on, an anonymous ping is refused)
+  start(srv)                    start a server (if not running) and wait until it answers
   serve(factory, extra_args=…)  factory(start=False) + start(); use with `wharf_factory`
   module_factory                module-scoped fixture: a `_ServerFactory` for servers shared
                                 by the tests of one module (stopped after the module)
@@ -46,7 +45,6 @@ import os
 import re
 import subprocess
 import tarfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,43 +82,8 @@ os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
 # --------------------------------------------------------------------------- servers
 def start(srv: conftest.WharfServer, timeout: float = conftest.READY_TIMEOUT) -> conftest.WharfServer:
-    """Start `srv` and wait until `GET /v2/` answers 401 or 200.
-
-    conftest's `WharfServer.start()` waited for a 200, which an authenticating server never
-    gives to an anonymous ping; where it knows better (READY_STATUSES), it is used as is."""
-    if srv.running:
-        return srv
-    if 401 in getattr(conftest, "READY_STATUSES", ()):
-        return srv.start(timeout)
-    cmd = [srv.bin, "serve", "--listen", srv.host, "--data-dir", str(srv.data_dir)]
-    if srv.database_url:
-        cmd += ["--database-url", srv.database_url]
-    cmd += srv.extra_args
-    with open(srv.log_path, "ab") as log:
-        log.write(f"\n===== {time.strftime('%H:%M:%S')} start: {' '.join(cmd)}\n".encode())
-        log.flush()
-        srv.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    env=conftest._clean_env(srv.env), cwd=srv.data_dir,
-                                    start_new_session=True)
-    conftest._LIVE[id(srv)] = srv
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if srv.proc.poll() is not None:
-            srv.last_exit_code = srv.proc.returncode
-            raise RuntimeError(f"wharf exited with {srv.proc.returncode} during start-up\n"
-                               f"{srv.log_tail()}")
-        try:
-            r = requests.get(srv.url + "/v2/", timeout=1)
-            if r.status_code in (200, 401):
-                return srv
-            last = f"HTTP {r.status_code}"
-        except requests.RequestException as e:
-            last = type(e).__name__
-        time.sleep(0.05)
-    srv.kill()
-    raise RuntimeError(f"wharf not ready on {srv.url} after {timeout}s (last: {last})\n"
-                       f"{srv.log_tail()}")
+    """Start `srv` (if it is not running) and wait until it answers."""
+    return srv if srv.running else srv.start(timeout)
 
 
 def restart(srv: conftest.WharfServer) -> conftest.WharfServer:

@@ -30,19 +30,8 @@ import pytest
 
 import images
 import iamhelp as h
-from conftest import IN_CI, need_tool
+from conftest import need_docker, need_tool
 from iamhelp import module_factory  # noqa: F401  (fixture)
-
-
-def require_docker() -> None:
-    need_tool("docker")
-    p = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                       capture_output=True, text=True, timeout=60)
-    if p.returncode != 0:
-        msg = f"docker engine is not reachable: {p.stderr.strip()}"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 @pytest.fixture
@@ -102,7 +91,7 @@ def srv(module_factory):
 def pushed(srv, tmp_path_factory):
     """An image pushed with docker by the administrator (AWS CLI login):
     (reference, image id, manifest digest)."""
-    require_docker()
+    need_docker()
     tmp = tmp_path_factory.mktemp("pushed")
     env = {"DOCKER_CONFIG": str(tmp)}
     repo = "clients/pushed"
@@ -205,7 +194,7 @@ def test_docker_pull_without_pull_rights_is_denied(srv, pushed, docker_env, tags
 
 
 def test_docker_pull_with_an_expired_token(wharf_factory, docker_env, tags):
-    require_docker()
+    need_docker()
     # 3 s: room for `docker login` (which needs a valid token) on a busy machine
     short = h.serve(wharf_factory, ["--token-lifetime-secs", "3"])
     key = h.admin_key(short)

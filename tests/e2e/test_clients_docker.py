@@ -27,21 +27,10 @@ import pytest
 import requests
 
 import images
-from conftest import IN_CI, need_tool, run_tool
+from conftest import need_docker, run_tool
 
 ACCEPT = ", ".join([images.OCI_MANIFEST, images.OCI_INDEX, images.DOCKER_MANIFEST,
                     images.DOCKER_LIST])
-
-
-def require_docker() -> None:
-    need_tool("docker")
-    p = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                       capture_output=True, text=True, timeout=60)
-    if p.returncode != 0:
-        msg = f"docker engine is not reachable: {p.stderr.strip()}"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 def docker(*args: str, check: bool = True, timeout: int = 180) -> subprocess.CompletedProcess:
@@ -60,7 +49,7 @@ def tags():
 @pytest.fixture(autouse=True)
 def _docker(wharf, tmp_path, monkeypatch):
     """The docker CLI of this test uses a private config dir, logged in to `wharf`."""
-    require_docker()
+    need_docker()
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
     login = run_tool("docker", "login", "--username", "AWS", "--password-stdin", wharf.host,
                      input=wharf.token())

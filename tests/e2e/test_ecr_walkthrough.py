@@ -26,23 +26,12 @@ import pytest
 import requests
 
 import iamhelp as h
-from conftest import IN_CI, need_tool
+from conftest import need_docker, need_tool
 from iamhelp import module_factory  # noqa: F401  (fixture)
 
 ACCOUNT = h.DEFAULT_ACCOUNT
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 REPO = "walkthrough/app"
-
-
-def require_docker() -> None:
-    need_tool("docker")
-    p = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                       capture_output=True, text=True, timeout=60)
-    if p.returncode != 0:
-        msg = f"docker engine is not reachable: {p.stderr.strip()}"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +44,7 @@ def env(srv, tmp_path):
     """The AWS CLI's environment (the administrator's credentials file, the server's region)
     and a private DOCKER_CONFIG."""
     need_tool("aws")
-    require_docker()
+    need_docker()
     d = tmp_path / "docker-config"
     d.mkdir()
     return {**srv.aws_env(), "AWS_PAGER": "", "DOCKER_CONFIG": str(d)}
