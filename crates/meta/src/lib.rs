@@ -22,7 +22,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub use identity::{AccessKey, ROOT, Role, User};
 pub use lifecycle::StoredPreview;
 pub use model::*;
-pub use repositories::StoredLifecyclePolicy;
+pub use repositories::{InitialPolicies, StoredLifecyclePolicy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {

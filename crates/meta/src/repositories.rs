@@ -51,11 +51,25 @@ impl MetaStore {
         tags: &[(String, String)],
         now: i64,
     ) -> Result<Option<Repository>> {
+        self.create_repository_with_policies(key, settings, tags, &InitialPolicies::default(), now).await
+    }
+
+    /// The same, with a repository policy and a lifecycle policy (a creation template's),
+    /// all in one transaction: a repository is never seen without the policies it was
+    /// created with.
+    pub async fn create_repository_with_policies(
+        &self,
+        key: &RepositoryKey,
+        settings: &RepositorySettings,
+        tags: &[(String, String)],
+        policies: &InitialPolicies<'_>,
+        now: i64,
+    ) -> Result<Option<Repository>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO repositories (account_id, region, name, created_at, tag_mutability, mutability_exclusions,
-                                       scan_on_push, encryption_type, kms_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                       scan_on_push, encryption_type, kms_key, lifecycle_policy)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (account_id, region, name) DO NOTHING
              RETURNING {REPOSITORY_COLUMNS}"
         ))
@@ -68,10 +82,18 @@ impl MetaStore {
         .bind(i64::from(settings.scan_on_push))
         .bind(&settings.encryption_type)
         .bind(&settings.kms_key)
+        .bind(policies.lifecycle)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(repo) = row.as_ref().map(repository).transpose()? else { return Ok(None) };
         put_tags(&mut tx, repo.id, tags).await?;
+        if let Some(document) = policies.repository {
+            sqlx::query("INSERT INTO repository_policies (repository_id, document) VALUES ($1, $2)")
+                .bind(repo.id)
+                .bind(document)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Some(repo))
     }
@@ -231,6 +253,13 @@ async fn put_tags(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: i64, tags:
         .await?;
     }
     Ok(())
+}
+
+/// Policies a repository starts with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InitialPolicies<'a> {
+    pub repository: Option<&'a str>,
+    pub lifecycle: Option<&'a str>,
 }
 
 /// A repository's lifecycle policy as stored.

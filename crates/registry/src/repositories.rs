@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use wharf_meta::{DeleteRepositoryOutcome, MetaError, Repository, RepositoryKey, RepositorySettings, TagMutability};
+use wharf_meta::{
+    DeleteRepositoryOutcome, InitialPolicies, MetaError, Repository, RepositoryKey, RepositorySettings, TagMutability,
+};
 use wharf_oci::validate_repository_name;
 
 use crate::{Registry, RegistryError, Result, now_ms};
@@ -24,16 +26,22 @@ impl Registry {
         match self.repository(key).await {
             Err(RegistryError::RepositoryNotFound { .. }) => {
                 let Some(template) = self.push_template(key).await? else { return Err(not_found(key)) };
-                let created =
-                    self.meta.create_repository(key, &template.settings(), &template.resource_tags, now_ms()).await?;
+                let policies = InitialPolicies {
+                    repository: template.repository_policy.as_deref(),
+                    lifecycle: template.lifecycle_policy.as_deref(),
+                };
+                let created = self
+                    .meta
+                    .create_repository_with_policies(
+                        key,
+                        &template.settings(),
+                        &template.resource_tags,
+                        &policies,
+                        now_ms(),
+                    )
+                    .await?;
                 match created {
                     Some(repo) => {
-                        if let Some(policy) = &template.repository_policy {
-                            self.meta.set_repository_policy(repo.id, policy).await?;
-                        }
-                        if let Some(policy) = &template.lifecycle_policy {
-                            self.meta.set_lifecycle_policy(repo.id, policy).await?;
-                        }
                         self.repositories.invalidate(key);
                         Ok(Arc::new(repo))
                     }
