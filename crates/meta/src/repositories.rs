@@ -180,27 +180,6 @@ impl MetaStore {
         row.as_ref().map(repository).transpose()
     }
 
-    /// Repository names of an account and region in byte order, after `last`, at most `limit`.
-    pub async fn list_repositories(
-        &self,
-        account: &str,
-        region: &str,
-        last: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT name FROM repositories WHERE account_id = $1 AND region = $2 AND name > $3
-             ORDER BY name LIMIT $4",
-        )
-        .bind(account)
-        .bind(region)
-        .bind(last.unwrap_or(""))
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
-    }
-
     /// Deletes a repository with everything in it; without `force` only an empty one.
     pub async fn delete_repository(&self, key: &RepositoryKey, force: bool) -> Result<DeleteRepositoryOutcome> {
         let mut tx = self.begin_write().await?;

@@ -126,11 +126,12 @@ async fn repositories(store: MetaStore) {
         repo(&store, name).await;
     }
     // Byte order on both backends: '-' (0x2d) < '/' (0x2f) < '_' (0x5f) < letters.
-    let all = store.list_repositories("000000000000", "us-east-1", None, 100).await.unwrap();
-    assert_eq!(all, ["a", "team/app", "team/app-b", "team/app/x", "team/app_c", "team/appz"]);
-    let page = store.list_repositories("000000000000", "us-east-1", Some("team/app-b"), 2).await.unwrap();
-    assert_eq!(page, ["team/app/x", "team/app_c"]);
-    assert!(store.list_repositories("000000000000", "eu-west-1", None, 100).await.unwrap().is_empty());
+    let names = |repos: Vec<Repository>| repos.into_iter().map(|r| r.key.name).collect::<Vec<_>>();
+    let all = store.repositories("000000000000", "us-east-1", None, 100).await.unwrap();
+    assert_eq!(names(all), ["a", "team/app", "team/app-b", "team/app/x", "team/app_c", "team/appz"]);
+    let page = store.repositories("000000000000", "us-east-1", Some("team/app-b"), 2).await.unwrap();
+    assert_eq!(names(page), ["team/app/x", "team/app_c"]);
+    assert!(store.repositories("000000000000", "eu-west-1", None, 100).await.unwrap().is_empty());
 
     store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
     store.commit_blob(r.id, B, 1, None, 1).await.unwrap();

@@ -130,17 +130,6 @@ impl Registry {
             }
         }
     }
-
-    /// Repository names of an account and region, in byte order, after `last`.
-    pub async fn list_repositories(
-        &self,
-        account: &str,
-        region: &str,
-        last: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<String>> {
-        Ok(self.meta.list_repositories(account, region, last, limit).await?)
-    }
 }
 
 impl Registry {

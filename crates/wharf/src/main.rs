@@ -109,12 +109,12 @@ async fn repo_command(command: RepoCommand, config: &Config) -> anyhow::Result<(
             let region = region_or_default(region)?;
             let mut last: Option<String> = None;
             loop {
-                let page = registry.list_repositories(&config.account_id, &region, last.as_deref(), 1000).await?;
-                for name in &page {
-                    println!("{name}");
+                let page = registry.describe_repositories(&config.account_id, &region, last.as_deref(), 1000).await?;
+                for repo in &page {
+                    println!("{}", repo.key.name);
                 }
                 match page.last() {
-                    Some(name) if page.len() == 1000 => last = Some(name.clone()),
+                    Some(repo) if page.len() == 1000 => last = Some(repo.key.name.clone()),
                     _ => break Ok(()),
                 }
             }

@@ -109,6 +109,14 @@ impl ApiError {
         ApiError { kind, message: message.into(), members: Vec::new() }
     }
 
+    /// ECR's wording for a request member that breaks a constraint.
+    pub fn invalid_parameter(member: &str, constraint: &str) -> ApiError {
+        ApiError::new(
+            Kind::InvalidParameter,
+            format!("Invalid parameter at '{member}' failed to satisfy constraint: '{constraint}'"),
+        )
+    }
+
     pub fn with_member(mut self, name: &'static str, value: impl Into<serde_json::Value>) -> ApiError {
         self.members.push((name, value.into()));
         self

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use http::header;
 use http::request::Parts;
 use wharf_iam::PrincipalKind;
+use wharf_registry::RegistryError;
 use wharf_registry::access::Caller;
 
 use super::authenticate;
@@ -40,15 +41,18 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> 
 async fn get_caller_identity(app: &App, caller: &Caller) -> Result<String, ApiError> {
     let principal = &caller.principal;
     let meta = app.access.meta();
+    // A lookup that fails is the server's fault, not an empty id.
     let user_id = match &principal.kind {
         PrincipalKind::Root => principal.account.clone(),
-        PrincipalKind::User { name } => {
-            meta.user(&principal.account, name).await.ok().flatten().map(|u| u.user_id).unwrap_or_default()
-        }
+        PrincipalKind::User { name } => meta
+            .user(&principal.account, name)
+            .await
+            .map_err(RegistryError::from)?
+            .map(|u| u.user_id)
+            .unwrap_or_default(),
         PrincipalKind::AssumedRole { role, session } => {
-            let role_id =
-                meta.role(&principal.account, role).await.ok().flatten().map(|r| r.role_id).unwrap_or_default();
-            format!("{role_id}:{session}")
+            let role = meta.role(&principal.account, role).await.map_err(RegistryError::from)?;
+            format!("{}:{session}", role.map(|r| r.role_id).unwrap_or_default())
         }
     };
     Ok(format!(

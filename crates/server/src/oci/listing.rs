@@ -57,7 +57,8 @@ pub async fn tags(app: &App, key: &RepositoryKey, uri: &Uri) -> Result<Response,
 pub async fn catalog(app: &App, account: &str, region: &str, uri: &Uri) -> Result<Response, OciError> {
     let page: Page = query_params(uri)?;
     let limit = page.limit(app.max_page_size)?;
-    let mut names = app.registry.list_repositories(account, region, page.last.as_deref(), limit + 1).await?;
+    let found = app.registry.describe_repositories(account, region, page.last.as_deref(), limit + 1).await?;
+    let mut names: Vec<String> = found.into_iter().map(|r| r.key.name).collect();
     let more = names.len() as i64 > limit;
     names.truncate(limit as usize);
     let next = if more { names.last().map(String::as_str) } else { None };

@@ -9,7 +9,7 @@ use wharf_meta::{ImageRecord, RepositoryKey, TagStatus};
 use wharf_oci::{Algorithm, Digest, Reference, validate_tag};
 use wharf_registry::RegistryError;
 
-use super::{Call, output, paging};
+use super::{Call, check_length, output, paging};
 use crate::api::error::{ApiError, Kind};
 
 /// ECR's `ImageIdentifier`.
@@ -90,17 +90,6 @@ impl Named {
     }
 }
 
-fn id_list(ids: &[ImageId]) -> Result<(), ApiError> {
-    if (1..=100).contains(&ids.len()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            Kind::InvalidParameter,
-            "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length between 1 and 100'",
-        ))
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PutInput {
@@ -124,8 +113,9 @@ pub async fn put_image(call: Call<'_>) -> Result<Response, ApiError> {
     let body = Bytes::from(input.image_manifest);
     let digest = Digest::of(Algorithm::Sha256, &body);
     if let Some(claimed) = &input.image_digest {
-        let claimed =
-            claimed.parse::<Digest>().map_err(|_| invalid("imageDigest", "must be a digest such as sha256:<hex>"))?;
+        let claimed = claimed
+            .parse::<Digest>()
+            .map_err(|_| ApiError::invalid_parameter("imageDigest", "must be a digest such as sha256:<hex>"))?;
         if claimed != digest {
             return Err(ApiError::new(
                 Kind::ImageDigestDoesNotMatch,
@@ -134,7 +124,7 @@ pub async fn put_image(call: Call<'_>) -> Result<Response, ApiError> {
         }
     }
     if let Some(t) = &input.image_tag {
-        validate_tag(t).map_err(|e| invalid("imageTag", &e.to_string()))?;
+        validate_tag(t).map_err(|e| ApiError::invalid_parameter("imageTag", &e.to_string()))?;
     }
     let tag = input.image_tag.clone();
     if already_pushed(&call, &key, &digest, tag.as_deref()).await? {
@@ -198,17 +188,10 @@ fn put_error(e: RegistryError) -> ApiError {
             Kind::ReferencedImagesNotFound,
             format!("The following images referenced in the manifest list were not found: {d}"),
         ),
-        RegistryError::ManifestInvalid(e) => invalid("imageManifest", &e.to_string()),
-        RegistryError::TooLarge(m) => invalid("imageManifest", &m),
+        RegistryError::ManifestInvalid(e) => ApiError::invalid_parameter("imageManifest", &e.to_string()),
+        RegistryError::TooLarge(m) => ApiError::invalid_parameter("imageManifest", &m),
         e => e.into(),
     }
-}
-
-fn invalid(field: &str, constraint: &str) -> ApiError {
-    ApiError::new(
-        Kind::InvalidParameter,
-        format!("Invalid parameter at '{field}' failed to satisfy constraint: '{constraint}'"),
-    )
 }
 
 #[derive(Deserialize)]
@@ -230,9 +213,9 @@ pub async fn batch_get_image(call: Call<'_>) -> Result<Response, ApiError> {
     let input: BatchInput = call.input()?;
     let key = call.repository_key(input.registry_id, input.repository_name)?;
     call.authorize_repository("ecr:BatchGetImage", &key).await?;
-    id_list(&input.image_ids)?;
-    if input.accepted_media_types.as_ref().is_some_and(|types| !(1..=100).contains(&types.len())) {
-        return Err(invalid("acceptedMediaTypes", "Member must have length between 1 and 100"));
+    check_length("imageIds", input.image_ids.len(), 100)?;
+    if let Some(types) = &input.accepted_media_types {
+        check_length("acceptedMediaTypes", types.len(), 100)?;
     }
     call.app.registry.repository(&key).await?;
     let accepted: Vec<&str> = input.accepted_media_types.iter().flatten().map(String::as_str).collect();
@@ -303,7 +286,7 @@ pub async fn batch_delete_image(call: Call<'_>) -> Result<Response, ApiError> {
     let input: BatchInput = call.input()?;
     let key = call.repository_key(input.registry_id, input.repository_name)?;
     call.authorize_repository("ecr:BatchDeleteImage", &key).await?;
-    id_list(&input.image_ids)?;
+    check_length("imageIds", input.image_ids.len(), 100)?;
     call.app.registry.repository(&key).await?;
     let (mut image_ids, mut failures) = (Vec::new(), Vec::new());
     for id in &input.image_ids {
@@ -408,7 +391,7 @@ fn tag_status(filter: Option<Filter>) -> Result<TagStatus, ApiError> {
         None | Some("ANY") => Ok(TagStatus::Any),
         Some("TAGGED") => Ok(TagStatus::Tagged),
         Some("UNTAGGED") => Ok(TagStatus::Untagged),
-        Some(other) => Err(invalid(
+        Some(other) => Err(ApiError::invalid_parameter(
             "filter.tagStatus",
             &format!("Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY] ({other})"),
         )),
@@ -443,7 +426,7 @@ pub async fn describe_images(call: Call<'_>) -> Result<Response, ApiError> {
         if input.next_token.is_some() || input.max_results.is_some() {
             return Err(paging::not_with_ids("imageIds"));
         }
-        id_list(&ids)?;
+        check_length("imageIds", ids.len(), 100)?;
         let image_details = describe_ids(&call, &key, &ids).await?;
         return output(&DescribeOutput { image_details, next_token: None });
     }
@@ -457,7 +440,7 @@ pub async fn describe_images(call: Call<'_>) -> Result<Response, ApiError> {
 async fn describe_ids(call: &Call<'_>, key: &RepositoryKey, ids: &[ImageId]) -> Result<Vec<ImageDetail>, ApiError> {
     let mut digests = Vec::with_capacity(ids.len());
     for id in ids {
-        let named = Named::parse(id).map_err(|f| invalid("imageIds", &f.failure_reason))?;
+        let named = Named::parse(id).map_err(|f| ApiError::invalid_parameter("imageIds", &f.failure_reason))?;
         let found = match call.app.registry.stat_manifest(key, &named.reference(), &[]).await {
             Ok(m) => match &named {
                 Named::Both(_, tag) if !tag_points_at(call, key, tag, &m.digest).await? => None,
@@ -547,10 +530,13 @@ pub async fn list_image_referrers(call: Call<'_>) -> Result<Response, ApiError> 
     // ECR has no own action for it: reading referrers is reading images.
     call.authorize_repository("ecr:BatchGetImage", &key).await?;
     let subject = (input.subject_id.image_digest.parse::<Digest>())
-        .map_err(|_| invalid("subjectId.imageDigest", "must be a digest such as sha256:<hex>"))?;
+        .map_err(|_| ApiError::invalid_parameter("subjectId.imageDigest", "must be a digest such as sha256:<hex>"))?;
     let types = input.filter.and_then(|f| f.artifact_types).unwrap_or_default();
     if types.len() > 5 {
-        return Err(invalid("filter.artifactTypes", "Member must have length less than or equal to 5"));
+        return Err(ApiError::invalid_parameter(
+            "filter.artifactTypes",
+            "Member must have length less than or equal to 5",
+        ));
     }
     let types: Vec<&str> = types.iter().map(String::as_str).collect();
     let page = paging::Page::new(input.next_token.as_deref(), input.max_results, 50, 20)?;

@@ -19,7 +19,7 @@ use wharf_meta::RepositoryKey;
 use wharf_oci::Digest;
 use wharf_registry::RegistryError;
 
-use super::{Call, output};
+use super::{Call, check_length, output};
 use crate::api::error::{ApiError, Kind};
 use crate::connection;
 use crate::oci::presigned;
@@ -67,7 +67,7 @@ struct LayerFailure {
 pub async fn batch_check_layer_availability(call: Call<'_>) -> Result<Response, ApiError> {
     let input: CheckInput = call.input()?;
     let key = call.repository_key(input.registry_id, input.repository_name)?;
-    check_count("layerDigests", input.layer_digests.len())?;
+    check_length("layerDigests", input.layer_digests.len(), MAX_DIGESTS)?;
     call.authorize_repository("ecr:BatchCheckLayerAvailability", &key).await?;
     let registry = &call.app.registry;
     registry.repository(&key).await?;
@@ -211,7 +211,7 @@ pub async fn complete_layer_upload(call: Call<'_>) -> Result<Response, ApiError>
     let input: CompleteInput = call.input()?;
     let key = call.repository_key(input.registry_id, input.repository_name)?;
     let upload = Upload::new(&key, input.upload_id)?;
-    check_count("layerDigests", input.layer_digests.len())?;
+    check_length("layerDigests", input.layer_digests.len(), MAX_DIGESTS)?;
     // ECR takes a list but stores one layer per upload.
     let [digest] = input.layer_digests.as_slice() else {
         return Err(ApiError::new(
@@ -326,38 +326,15 @@ fn last_byte(len: u64) -> i64 {
 }
 
 fn non_negative(member: &str, value: i64) -> Result<u64, ApiError> {
-    u64::try_from(value).map_err(|_| {
-        ApiError::new(
-            Kind::InvalidParameter,
-            format!(
-                "Invalid parameter at '{member}' failed to satisfy constraint: 'Member must have value greater than \
-                 or equal to 0'"
-            ),
-        )
-    })
-}
-
-fn check_count(member: &str, count: usize) -> Result<(), ApiError> {
-    if (1..=MAX_DIGESTS).contains(&count) {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        Kind::InvalidParameter,
-        format!(
-            "Invalid parameter at '{member}' failed to satisfy constraint: 'Member must have length between 1 and \
-             {MAX_DIGESTS}'"
-        ),
-    ))
+    u64::try_from(value)
+        .map_err(|_| ApiError::invalid_parameter(member, "Member must have value greater than or equal to 0"))
 }
 
 fn layer_digest(member: &str, text: &str) -> Result<Digest, ApiError> {
     text.parse().map_err(|e| {
-        ApiError::new(
-            Kind::InvalidParameter,
-            format!(
-                "Invalid parameter at '{member}' failed to satisfy constraint: 'must satisfy regular expression \
-                 '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'' ({e})"
-            ),
+        ApiError::invalid_parameter(
+            member,
+            &format!("must satisfy regular expression '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'' ({e})"),
         )
     })
 }

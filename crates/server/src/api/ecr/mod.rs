@@ -141,6 +141,15 @@ impl Call<'_> {
     }
 }
 
+/// ECR's bounds on a list member: 1 to `max` entries.
+fn check_length(member: &str, len: usize, max: usize) -> Result<(), ApiError> {
+    if (1..=max).contains(&len) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_parameter(member, &format!("Member must have length between 1 and {max}")))
+    }
+}
+
 fn output<T: Serialize>(value: &T) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value).map_err(|e| ApiError::new(Kind::Server, e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/x-amz-json-1.1")], body).into_response())

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use wharf_meta::{Repository, RepositoryKey, RepositorySettings, TagMutability};
 use wharf_registry::access::Target;
 
-use super::{Call, output, paging};
+use super::{Call, check_length, output, paging};
 use crate::api::error::{ApiError, Kind};
 use crate::connection;
 
@@ -101,11 +101,11 @@ pub(super) fn mutability_filters(
     let mode = match mode {
         None => TagMutability::Mutable,
         Some(text) => TagMutability::parse(text).ok_or_else(|| {
-            ApiError::new(
-                Kind::InvalidParameter,
-                format!(
-                    "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum \
-                     value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]' ({text})"
+            ApiError::invalid_parameter(
+                "imageTagMutability",
+                &format!(
+                    "Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, \
+                     MUTABLE_WITH_EXCLUSION] ({text})"
                 ),
             )
         })?,
@@ -113,10 +113,9 @@ pub(super) fn mutability_filters(
     let mut out = Vec::new();
     for f in filters.unwrap_or_default() {
         if f.filter_type != "WILDCARD" {
-            return Err(ApiError::new(
-                Kind::InvalidParameter,
-                "Invalid parameter at 'imageTagMutabilityExclusionFilters.filterType' failed to satisfy constraint: \
-                 'Member must satisfy enum value set: [WILDCARD]'",
+            return Err(ApiError::invalid_parameter(
+                "imageTagMutabilityExclusionFilters.filterType",
+                "Member must satisfy enum value set: [WILDCARD]",
             ));
         }
         out.push(f.filter);
@@ -203,13 +202,7 @@ pub async fn describe_repositories(call: Call<'_>) -> Result<Response, ApiError>
         if input.next_token.is_some() || input.max_results.is_some() {
             return Err(paging::not_with_ids("repositoryNames"));
         }
-        if !(1..=100).contains(&names.len()) {
-            return Err(ApiError::new(
-                Kind::InvalidParameter,
-                "Invalid parameter at 'repositoryNames' failed to satisfy constraint: 'Member must have length \
-                 between 1 and 100'",
-            ));
-        }
+        check_length("repositoryNames", names.len(), 100)?;
         let mut repositories = Vec::with_capacity(names.len());
         for name in names {
             let key = call.repository_key(Some(account.clone()), name)?;
