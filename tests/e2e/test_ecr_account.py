@@ -80,3 +80,15 @@ def test_registry_policy_scope_v1_only_decides_its_three_actions(srv, ecr):
     ecr.put_account_setting(name="REGISTRY_POLICY_SCOPE", value="V2")
     assert v2.req("GET", f"/v2/{name}/manifests/v1").status_code == 200
     ecr.delete_registry_policy()
+
+
+def test_api_bodies_have_a_limit(module_factory):  # noqa: F811
+    """A body over --max-api-body-bytes is refused in the API's format, and nothing is done."""
+    small = h.serve(module_factory, extra_args=["--max-api-body-bytes", "2000"])
+    key = h.admin_key(small)
+    body = {"repositoryName": "limit/app", "tags": [{"Key": f"k{i}", "Value": "v" * 100} for i in range(30)]}
+    status, kind, message = h.api_error(h.ecr_call(small, "CreateRepository", body, key=key))
+    assert (status, kind) == (400, "InvalidParameterException") and "2000" in message, message
+    with pytest.raises(ClientError) as e:
+        h.ecr(small, key).describe_repositories(repositoryNames=["limit/app"])
+    assert h.client_error(e)[1] == "RepositoryNotFoundException"
