@@ -1,5 +1,5 @@
 //! The filesystem backend: `blobs/<alg>/<2 hex>/<hex>` for blobs, `uploads/<id>` for
-//! sessions. A session's SHA-256 state is kept in memory between requests and rebuilt by
+//! sessions, `trash/<alg>-<hex>` for blobs a garbage collection moved aside. A session's SHA-256 state is kept in memory between requests and rebuilt by
 //! re-reading its file when missing (after a restart, or on another node sharing the
 //! folder), so the file is the only truth.
 
@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, spawn_blocking};
 use wharf_oci::{Algorithm, Digest, Hasher};
 
-use crate::{BlobError, BlobStore, ByteStream, Chunk, Result};
+use crate::{BlobError, BlobStore, ByteStream, Chunk, Result, StoredBlob, StoredUpload};
 
 /// Read size for serving blobs: each chunk costs a hand-off to the blocking pool, so it is
 /// large; one is read ahead, so a download holds at most two.
@@ -53,12 +53,17 @@ impl FsBlobStore {
         let root = root.into();
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("uploads"))?;
+        std::fs::create_dir_all(root.join("trash"))?;
         Ok(FsBlobStore { root, max_blob_bytes, sessions: Mutex::new(HashMap::new()) })
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
         let hex = digest.hex();
         self.root.join("blobs").join(digest.algorithm().as_str()).join(&hex[..2]).join(hex)
+    }
+
+    fn trash_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("trash").join(format!("{}-{}", digest.algorithm().as_str(), digest.hex()))
     }
 
     fn upload_path(&self, id: &str) -> PathBuf {
@@ -189,12 +194,118 @@ impl BlobStore for FsBlobStore {
         }
     }
 
+    async fn settle(&self, id: &str, digest: &Digest) -> Result<()> {
+        let (upload, target) = (self.upload_path(id), self.blob_path(digest));
+        spawn_blocking(move || {
+            if !target.exists() {
+                link_in(&upload, &target)?;
+            }
+            match std::fs::remove_file(&upload) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        })
+        .await
+        .map_err(join_error)?
+        .map_err(upload_missing)
+    }
+
     async fn abort(&self, id: &str) -> Result<()> {
         let slot = self.slot(id);
         let _guard = slot.lock().await;
         self.forget(id);
         tokio::fs::remove_file(self.upload_path(id)).await.map_err(upload_missing)
     }
+
+    async fn stored_blobs(&self) -> Result<Vec<StoredBlob>> {
+        let root = self.root.join("blobs");
+        Ok(spawn_blocking(move || list_blobs(&root)).await.map_err(join_error)??)
+    }
+
+    async fn quarantine(&self, digest: &Digest) -> Result<bool> {
+        match tokio::fs::rename(self.blob_path(digest), self.trash_path(digest)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn restore(&self, digest: &Digest) -> Result<()> {
+        let (trash, target) = (self.trash_path(digest), self.blob_path(digest));
+        spawn_blocking(move || {
+            if target.exists() {
+                return std::fs::remove_file(&trash);
+            }
+            make_parent(&target)?;
+            std::fs::rename(&trash, &target)?;
+            sync_dir(target.parent().expect("blob path has a parent"))
+        })
+        .await
+        .map_err(join_error)??;
+        Ok(())
+    }
+
+    async fn discard(&self, digest: &Digest) -> Result<()> {
+        match tokio::fs::remove_file(self.trash_path(digest)).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    async fn quarantined(&self) -> Result<Vec<Digest>> {
+        let dir = self.root.join("trash");
+        let names = spawn_blocking(move || file_names(&dir)).await.map_err(join_error)??;
+        // `<alg>-<hex>`: the digest with its `:` replaced (not a valid file name everywhere).
+        Ok(names.iter().filter_map(|(name, _)| name.replacen('-', ":", 1).parse().ok()).collect())
+    }
+
+    async fn stored_uploads(&self) -> Result<Vec<StoredUpload>> {
+        let dir = self.root.join("uploads");
+        let names = spawn_blocking(move || file_names(&dir)).await.map_err(join_error)??;
+        Ok(names.into_iter().map(|(id, meta)| StoredUpload { id, modified_at: modified_ms(&meta) }).collect())
+    }
+}
+
+/// The files of a folder, with their metadata (entries that vanish meanwhile are skipped).
+fn file_names(dir: &Path) -> io::Result<Vec<(String, std::fs::Metadata)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(meta) = entry.metadata() else { continue };
+        if let (true, Ok(name)) = (meta.is_file(), entry.file_name().into_string()) {
+            found.push((name, meta));
+        }
+    }
+    Ok(found)
+}
+
+/// Walks `blobs/<alg>/<2 hex>/<hex>`.
+fn list_blobs(root: &Path) -> io::Result<Vec<StoredBlob>> {
+    let mut blobs = Vec::new();
+    for algorithm in std::fs::read_dir(root)? {
+        let algorithm = algorithm?;
+        let Ok(alg) = algorithm.file_name().into_string() else { continue };
+        if !algorithm.file_type()?.is_dir() {
+            continue;
+        }
+        for prefix in std::fs::read_dir(algorithm.path())? {
+            let prefix = prefix?;
+            if !prefix.file_type()?.is_dir() {
+                continue;
+            }
+            for (hex, meta) in file_names(&prefix.path())? {
+                if let Ok(digest) = format!("{alg}:{hex}").parse::<Digest>() {
+                    blobs.push(StoredBlob { digest, size: meta.len(), modified_at: modified_ms(&meta) });
+                }
+            }
+        }
+    }
+    Ok(blobs)
+}
+
+fn modified_ms(meta: &std::fs::Metadata) -> i64 {
+    let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    modified.map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Where verified content goes, and what it must hash to.
@@ -307,8 +418,7 @@ fn write_all_vectored(file: &mut File, pieces: &[Bytes]) -> io::Result<()> {
 }
 
 /// Checks the session's content against the declared digest (`hasher` holds its SHA-256)
-/// and makes it the durable blob: data synced, renamed into place, directory entry synced.
-/// An existing blob with that digest has the same bytes, so the upload is then dropped.
+/// and makes it the durable blob: data synced, linked into place, directory entry synced.
 /// On a mismatch the upload is removed.
 fn verify_and_install(upload: &Path, file: &File, hasher: Hasher, install: &Install) -> Result<()> {
     let actual = match install.declared.algorithm() {
@@ -319,18 +429,36 @@ fn verify_and_install(upload: &Path, file: &File, hasher: Hasher, install: &Inst
         std::fs::remove_file(upload)?;
         return Err(BlobError::DigestMismatch { declared: install.declared.clone(), actual });
     }
-    let target = &install.target;
-    if target.exists() {
-        return Ok(std::fs::remove_file(upload)?);
+    // The session counts as written now: a collection must not take it for abandoned
+    // before `settle` (it shares its inode with the blob, which gets the same time).
+    file.set_modified(std::time::SystemTime::now())?;
+    if install.target.exists() {
+        return Ok(());
     }
     file.sync_data()?;
+    Ok(link_in(upload, &install.target)?)
+}
+
+/// Links the (synced) session file in as blob `target`, durably. A link, not a rename: the
+/// session keeps the bytes until `settle`, which may need them again. Content that is
+/// already there has the same bytes.
+fn link_in(upload: &Path, target: &Path) -> io::Result<()> {
+    make_parent(target)?;
+    match std::fs::hard_link(upload, target) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+        Ok(()) => sync_dir(target.parent().expect("blob path has a parent")),
+    }
+}
+
+/// Creates a blob's prefix folder, durably, if it is missing.
+fn make_parent(target: &Path) -> io::Result<()> {
     let dir = target.parent().expect("blob path has a parent");
     if !dir.exists() {
         std::fs::create_dir_all(dir)?;
         sync_dir(dir.parent().expect("prefix dir has a parent"))?;
     }
-    std::fs::rename(upload, target)?;
-    Ok(sync_dir(dir)?)
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

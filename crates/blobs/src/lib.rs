@@ -81,10 +81,56 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn append(&self, id: &str, chunk: Chunk) -> Result<u64>;
 
     /// Appends an optional last chunk, verifies the session's content against `digest` and
-    /// makes it the durable blob `digest`; the blob's size. Afterwards the session is gone,
-    /// unless the last chunk itself failed (then it is as before, as with `append`).
+    /// makes it the durable blob `digest`; the blob's size. The session's bytes stay until
+    /// [`settle`](BlobStore::settle) (or `abort`); a last chunk that failed leaves the
+    /// session as it was, as with `append`, and a digest mismatch ends it.
     async fn commit(&self, id: &str, digest: &Digest, last: Option<Chunk>) -> Result<u64>;
+
+    /// After the metadata recorded blob `digest` committed from session `id`: makes sure the
+    /// blob is in place, installing it again from the session if a garbage collection took
+    /// it away in between, then drops the session.
+    ///
+    /// This is the upload's half of the race with garbage collection: a collection moves a
+    /// blob aside, then looks for its row, and puts it back if the row is there. A row
+    /// written after that look is followed by this call, which finds the blob gone and
+    /// reinstalls it. Either way a recorded blob ends up in place.
+    async fn settle(&self, id: &str, digest: &Digest) -> Result<()>;
 
     /// Drops a session and its bytes.
     async fn abort(&self, id: &str) -> Result<()>;
+
+    /// Every stored blob, with when its file was last written.
+    async fn stored_blobs(&self) -> Result<Vec<StoredBlob>>;
+
+    /// Moves a blob aside, where reads no longer find it; whether it was there.
+    async fn quarantine(&self, digest: &Digest) -> Result<bool>;
+
+    /// Puts a quarantined blob back (unless the same content was installed meanwhile).
+    async fn restore(&self, digest: &Digest) -> Result<()>;
+
+    /// Deletes a quarantined blob for good.
+    async fn discard(&self, digest: &Digest) -> Result<()>;
+
+    /// Blobs left in quarantine (by a collection that stopped half-way).
+    async fn quarantined(&self) -> Result<Vec<Digest>>;
+
+    /// Every upload session, with when it was last written.
+    async fn stored_uploads(&self) -> Result<Vec<StoredUpload>>;
+}
+
+/// A blob found in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub digest: Digest,
+    pub size: u64,
+    /// Last write, epoch milliseconds.
+    pub modified_at: i64,
+}
+
+/// An upload session found in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUpload {
+    pub id: String,
+    /// Last write, epoch milliseconds.
+    pub modified_at: i64,
 }

@@ -45,6 +45,8 @@ async fn chunked_upload_commit_and_ranged_reads() {
     assert!(!store.exists(&digest).await.unwrap(), "invisible before commit");
     assert_eq!(store.commit("u", &digest, None).await.unwrap(), 11);
     assert!(store.exists(&digest).await.unwrap());
+    assert_eq!(store.upload_len("u").await.unwrap(), Some(11), "the session stays until settled");
+    store.settle("u", &digest).await.unwrap();
     assert_eq!(store.upload_len("u").await.unwrap(), None, "session gone");
     assert_eq!(read_all(&*store, &digest, 0, 11).await, b"hello world");
     assert_eq!(read_all(&*store, &digest, 6, 9).await, b"wor");
@@ -139,7 +141,9 @@ async fn the_same_blob_committed_concurrently_is_stored_once() {
             let id = format!("u{i}");
             store.create_upload(&id).await.unwrap();
             store.append(&id, Chunk::new(AppendCheck::default(), body(&[b"shared ", b"layer"]))).await.unwrap();
-            store.commit(&id, &digest, None).await.unwrap()
+            let size = store.commit(&id, &digest, None).await.unwrap();
+            store.settle(&id, &digest).await.unwrap();
+            size
         }));
     }
     for t in tasks {
@@ -183,6 +187,7 @@ async fn commit_with_a_last_chunk() {
     let last = Chunk::new(AppendCheck { offset: Some(5), length: Some(4) }, body(&[b"tail"]));
     assert_eq!(store.commit("u", &digest, Some(last)).await.unwrap(), 9);
     assert_eq!(read_all(&*store, &digest, 0, 9).await, b"head tail");
+    store.settle("u", &digest).await.unwrap();
     assert_eq!(store.upload_len("u").await.unwrap(), None);
 
     // A mismatching digest ends the session and stores nothing.
@@ -192,4 +197,57 @@ async fn commit_with_a_last_chunk() {
     assert!(matches!(store.commit("v", &wrong, Some(last)).await, Err(BlobError::DigestMismatch { .. })));
     assert!(!store.exists(&wrong).await.unwrap());
     assert_eq!(store.upload_len("v").await.unwrap(), None);
+}
+
+/// The upload's half of the race with garbage collection: a blob moved aside between the
+/// commit and the metadata write is installed again by `settle`.
+#[tokio::test]
+async fn settle_reinstalls_a_blob_collected_in_between() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fs_store(dir.path());
+    let digest = Digest::sha256_of(b"layer");
+    store.create_upload("u").await.unwrap();
+    store.commit("u", &digest, Some(Chunk::new(AppendCheck::default(), body(&[b"layer"])))).await.unwrap();
+    assert!(store.quarantine(&digest).await.unwrap());
+    assert!(!store.exists(&digest).await.unwrap(), "reads no longer find it");
+    store.discard(&digest).await.unwrap();
+    store.settle("u", &digest).await.unwrap();
+    assert_eq!(read_all(&*store, &digest, 0, 5).await, b"layer");
+    assert!(store.stored_uploads().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn quarantine_restore_and_listings() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fs_store(dir.path());
+    let (a, b) = (Digest::sha256_of(b"a"), Digest::sha256_of(b"bb"));
+    for (id, digest, bytes) in [("ua", &a, &b"a"[..]), ("ub", &b, &b"bb"[..])] {
+        store.create_upload(id).await.unwrap();
+        store.commit(id, digest, Some(Chunk::new(AppendCheck::default(), body(&[bytes])))).await.unwrap();
+        store.settle(id, digest).await.unwrap();
+    }
+    store.create_upload("open").await.unwrap();
+    let uploads = store.stored_uploads().await.unwrap();
+    assert_eq!(uploads.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["open"]);
+    assert!(uploads[0].modified_at > 0);
+
+    let mut stored = store.stored_blobs().await.unwrap();
+    stored.sort_by_key(|s| s.size);
+    assert_eq!(stored.iter().map(|s| (&s.digest, s.size)).collect::<Vec<_>>(), [(&a, 1), (&b, 2)]);
+
+    assert!(store.quarantine(&a).await.unwrap());
+    assert!(!store.quarantine(&a).await.unwrap(), "already moved");
+    assert!(store.quarantine(&b).await.unwrap());
+    let mut aside = store.quarantined().await.unwrap();
+    aside.sort_by_key(|d| d.to_string());
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort_by_key(|d| d.to_string());
+    assert_eq!(aside, expected);
+    assert_eq!(store.stored_blobs().await.unwrap().len(), 0);
+
+    store.restore(&a).await.unwrap();
+    store.discard(&b).await.unwrap();
+    assert_eq!(read_all(&*store, &a, 0, 1).await, b"a");
+    assert!(!store.exists(&b).await.unwrap());
+    assert!(store.quarantined().await.unwrap().is_empty());
 }

@@ -5,6 +5,7 @@
 //! write transaction starts differ per dialect.
 
 mod blobs;
+mod gc;
 mod identity;
 mod lifecycle;
 mod manifests;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
+pub use gc::GcBlob;
 pub use identity::{AccessKey, ROOT, Role, User};
 pub use lifecycle::StoredPreview;
 pub use model::*;

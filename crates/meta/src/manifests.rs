@@ -98,6 +98,9 @@ impl MetaStore {
     /// checking inside the transaction that everything it references is in the repository.
     pub async fn put_manifest(&self, repository_id: i64, new: &NewManifest<'_>) -> Result<PutManifestOutcome> {
         let mut tx = self.begin_write().await?;
+        // Naming a blob is a use: its garbage collection mark goes, before its link is
+        // checked (blob rows before links, the order garbage collection locks them in).
+        crate::gc::unmark(&mut tx, new.blobs).await?;
         // What is checked here stays until the references to it are written.
         let lock = self.lock(" FOR KEY SHARE");
         let absent = missing(&mut tx, lock, "repository_blobs", "digest", repository_id, new.blobs).await?;

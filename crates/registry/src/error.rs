@@ -98,6 +98,9 @@ pub enum RegistryError {
     NoSuchEntity(String),
     #[error("{0}")]
     EntityExists(String),
+    /// A background collection stalled past its lease and another took over.
+    #[error("the garbage collection lease was lost to another collection")]
+    GcLeaseLost,
     #[error("metadata store: {0}")]
     Meta(#[from] MetaError),
     #[error("blob store: {0}")]

@@ -6,6 +6,7 @@ pub mod access;
 mod blobs;
 mod cache;
 mod error;
+mod gc;
 mod images;
 mod lifecycle;
 mod manifests;
@@ -22,6 +23,7 @@ use wharf_meta::{ManifestRecord, MetaStore, Repository, RepositoryKey};
 use wharf_oci::{Digest, Reference};
 
 pub use error::RegistryError;
+pub use gc::{GcOptions, GcProgress, GcReport, Quiet};
 pub use lifecycle::{PREVIEW_IN_PROGRESS, Preview, PreviewResult, validate_lifecycle_policy};
 pub use manifests::{PushedManifest, Referrers};
 pub use repositories::tag_is_immutable;

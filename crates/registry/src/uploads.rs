@@ -87,7 +87,7 @@ impl Registry {
         committed
     }
 
-    /// Verifies and installs the bytes, then records and links the blob.
+    /// Verifies and installs the bytes, records and links the blob, then settles the bytes.
     async fn commit(
         &self,
         repo: &Repository,
@@ -110,6 +110,8 @@ impl Registry {
         let upload_row = has_row.then_some(id);
         let recorded = self.meta.commit_blob(repo.id, digest.as_str(), size as i64, upload_row, now_ms()).await;
         recorded.map_err(|e| self.write_failed(&repo.key, e))?;
+        // Only now may the session's bytes go: see `BlobStore::settle`.
+        self.blobs.settle(id, digest).await?;
         self.uploads.invalidate(&id.to_owned());
         self.blob_links.invalidate(&(repo.id, digest.clone()));
         Ok(size)

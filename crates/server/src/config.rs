@@ -105,6 +105,21 @@ pub struct Settings {
     /// Largest ECR/STS API request body, in bytes.
     #[arg(long, env = "WHARF_MAX_API_BODY_BYTES", global = true, value_name = "BYTES")]
     pub max_api_body_bytes: Option<usize>,
+
+    /// How often the server collects garbage (unreferenced blobs, abandoned uploads), in
+    /// seconds; 0 turns the background collection off (`wharf gc` still works).
+    #[arg(long, env = "WHARF_GC_INTERVAL_SECS", global = true, value_name = "SECS")]
+    pub gc_interval_secs: Option<u64>,
+
+    /// How long a blob must stay unreferenced and unused before garbage collection marks
+    /// it, and marked before it is deleted, in seconds. A client has at least this long
+    /// between seeing a blob and pushing the manifest that references it.
+    #[arg(long, env = "WHARF_GC_GRACE_SECS", global = true, value_name = "SECS")]
+    pub gc_grace_secs: Option<u64>,
+
+    /// Upload sessions nobody has written to for this long are deleted, in seconds.
+    #[arg(long, env = "WHARF_UPLOAD_MAX_AGE_SECS", global = true, value_name = "SECS")]
+    pub upload_max_age_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -147,6 +162,9 @@ pub struct Config {
     pub master_key_file: PathBuf,
     pub token_lifetime: Duration,
     pub max_api_body_bytes: usize,
+    /// `None`: no background collection.
+    pub gc_interval: Option<Duration>,
+    pub gc: wharf_registry::GcOptions,
 }
 
 impl Settings {
@@ -186,7 +204,10 @@ impl Settings {
             database_max_connections,
             master_key_file,
             token_lifetime_secs,
-            max_api_body_bytes
+            max_api_body_bytes,
+            gc_interval_secs,
+            gc_grace_secs,
+            upload_max_age_secs
         )
     }
 
@@ -218,7 +239,19 @@ impl Settings {
         if !(1..=12 * 3600).contains(&token_lifetime_secs) {
             return Err(ConfigError::Invalid("token_lifetime_secs must be 1..43200".into()));
         }
+        let upload_max_age_secs = self.upload_max_age_secs.unwrap_or(24 * 3600);
+        if upload_max_age_secs < 60 {
+            // A session is only idle between requests; a minute is far beyond any gap
+            // inside one request, so a live upload is never taken for abandoned.
+            return Err(ConfigError::Invalid("upload_max_age_secs must be at least 60".into()));
+        }
         Ok(Config {
+            gc_interval: Some(self.gc_interval_secs.unwrap_or(600)).filter(|&s| s > 0).map(Duration::from_secs),
+            gc: wharf_registry::GcOptions {
+                grace: Duration::from_secs(self.gc_grace_secs.unwrap_or(3600)),
+                upload_max_age: Duration::from_secs(upload_max_age_secs),
+                dry_run: false,
+            },
             master_key_file: self.master_key_file.unwrap_or_else(|| data_dir.join("master.key")),
             token_lifetime: Duration::from_secs(token_lifetime_secs),
             max_api_body_bytes: self.max_api_body_bytes.unwrap_or(32 * 1024 * 1024),

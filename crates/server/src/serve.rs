@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -17,6 +18,7 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tracing::{debug, info, warn};
+use wharf_registry::{GcOptions, Quiet};
 
 use crate::connection::Connection;
 use crate::{App, Config, Hosts, open, router};
@@ -42,6 +44,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     builder.http2().max_header_list_size(config.max_header_bytes as u32);
     let graceful = GracefulShutdown::new();
     let flusher = tokio::spawn(flush_pulls(registry.clone(), config.pull_flush_interval));
+    let collector = config.gc_interval.map(|every| tokio::spawn(collect_garbage(registry.clone(), every, config.gc.clone())));
 
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -85,6 +88,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         () = tokio::time::sleep(config.shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
     }
     flusher.abort();
+    if let Some(collector) = collector {
+        // A collection cut short is finished by the next one (see wharf_registry::gc).
+        collector.abort();
+    }
     if let Err(e) = registry.flush_pulls().await {
         warn!(error = %e, "writing pull times failed");
     }
@@ -114,6 +121,20 @@ async fn flush_pulls(registry: Arc<wharf_registry::Registry>, every: std::time::
         interval.tick().await;
         if let Err(e) = registry.flush_pulls().await {
             warn!(error = %e, "writing pull times failed");
+        }
+    }
+}
+
+async fn collect_garbage(registry: Arc<wharf_registry::Registry>, every: Duration, options: GcOptions) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval.tick().await; // not at start-up: the first tick is immediate
+    loop {
+        interval.tick().await;
+        match registry.collect_garbage(&options, &Quiet).await {
+            Ok(Some(report)) => info!(?report, "garbage collected"),
+            Ok(None) => debug!("another garbage collection is running"),
+            Err(e) => warn!(error = %e, "garbage collection failed"),
         }
     }
 }

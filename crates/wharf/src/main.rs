@@ -1,6 +1,7 @@
 //! `wharf`: the registry server and its administration commands.
 
 mod admin;
+mod gc;
 mod login;
 
 use anyhow::Context;
@@ -32,6 +33,9 @@ enum Command {
     /// Print a registry password for `docker login --username AWS --password-stdin`, as
     /// `aws ecr get-login-password` does.
     GetLoginPassword(login::LoginArgs),
+    /// Collect garbage now: blobs no manifest references (after the grace period, see
+    /// --gc-grace-secs) and abandoned upload sessions. Safe beside running servers.
+    Gc(gc::GcArgs),
 }
 
 #[derive(Subcommand)]
@@ -84,6 +88,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let services = wharf_server::open(&config).await?;
             let result = admin::run(command, &services.access, &config.account_id).await;
             services.access.meta().close().await;
+            result
+        }
+        Command::Gc(args) => {
+            let registry = wharf_server::open(&config).await?.registry;
+            let result = gc::run(args, &registry, &config.gc).await;
+            registry.meta().close().await;
             result
         }
         Command::GetLoginPassword(args) => login::run(args, config.listen, &config.regions[0]).await,

@@ -95,6 +95,7 @@ impl From<RegistryError> for OciError {
             | RegistryError::PreviewNotFound { .. }
             | RegistryError::NoSuchEntity(_)
             | RegistryError::EntityExists(_)
+            | RegistryError::GcLeaseLost
             | RegistryError::Meta(_)
             | RegistryError::Storage(_) => {
                 tracing::error!(error = %e, "request failed");
