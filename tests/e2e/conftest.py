@@ -98,8 +98,10 @@ DEFAULT_REGION = "us-east-1"
 READY_STATUSES = (200, 401)
 
 # Global options of the wharf CLI that take a value: copied from a server's extra_args to
-# its .cli() calls so that `repo create` sees the same account/regions/config.
-_GLOBAL_OPTS_WITH_VALUE = ("--config", "--account-id", "--regions", "--domain")
+# its .cli() calls so that `repo create` sees the same account/regions/config, and `gc`
+# the same grace periods.
+_GLOBAL_OPTS_WITH_VALUE = ("--config", "--account-id", "--regions", "--domain", "--gc-grace-secs",
+                           "--upload-max-age-secs")
 
 
 # --------------------------------------------------------------------------- helpers

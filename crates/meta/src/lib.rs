@@ -5,6 +5,7 @@
 //! write transaction starts differ per dialect.
 
 mod blobs;
+mod events;
 mod gc;
 mod identity;
 mod lifecycle;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
+pub use events::Event;
 pub use gc::GcBlob;
 pub use identity::{AccessKey, ROOT, Role, User};
 pub use lifecycle::StoredPreview;

@@ -7,15 +7,25 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::{
-    DeleteOutcome, ImageRecord, ManifestRecord, MetaStore, NewManifest, PutManifestOutcome, Result, TagStatus,
-    placeholders,
+    DeleteOutcome, ImageFilter, ImageRecord, ImageStatus, ManifestRecord, MetaError, MetaStore, NewManifest, PutManifestOutcome,
+    Result, TagStatus, placeholders,
 };
 
 /// Digests checked per statement.
 const CHECK_BATCH: usize = 500;
 
-const IMAGE_COLUMNS: &str =
-    "m.digest, m.media_type, m.artifact_type, m.image_size, m.pushed_at, m.last_pulled_at, m.subject_digest";
+const IMAGE_COLUMNS: &str = "m.digest, m.media_type, m.artifact_type, m.image_size, m.pushed_at, m.last_pulled_at, \
+                             m.subject_digest, m.image_status, m.last_archived_at, m.last_activated_at";
+
+fn status(row: &AnyRow) -> Result<ImageStatus> {
+    let text: String = row.try_get("image_status")?;
+    ImageStatus::parse(&text).ok_or_else(|| MetaError::Corrupt(format!("image status '{text}'")))
+}
+
+/// `AND …` limiting a listing to images of one status (`None`: any).
+fn status_filter(only: Option<ImageStatus>) -> String {
+    only.map(|s| format!("AND m.image_status = '{}'", s.as_str())).unwrap_or_default()
+}
 
 fn image(row: &AnyRow) -> Result<ImageRecord> {
     Ok(ImageRecord {
@@ -27,6 +37,9 @@ fn image(row: &AnyRow) -> Result<ImageRecord> {
         last_pulled_at: row.try_get("last_pulled_at")?,
         subject_digest: row.try_get("subject_digest")?,
         tags: Vec::new(),
+        status: status(row)?,
+        last_archived_at: row.try_get("last_archived_at")?,
+        last_activated_at: row.try_get("last_activated_at")?,
     })
 }
 
@@ -47,8 +60,8 @@ async fn largest_child(tx: &mut Transaction<'static, Any>, repository_id: i64, c
     Ok(largest)
 }
 
-const MANIFEST_COLUMNS: &str =
-    "m.digest, m.media_type, m.artifact_type, m.size, m.subject_digest, m.config_digest, m.content, m.pushed_at";
+const MANIFEST_COLUMNS: &str = "m.digest, m.media_type, m.artifact_type, m.size, m.subject_digest, m.config_digest, \
+                                m.content, m.pushed_at, m.image_status";
 
 fn manifest(row: &AnyRow) -> Result<ManifestRecord> {
     Ok(ManifestRecord {
@@ -60,6 +73,7 @@ fn manifest(row: &AnyRow) -> Result<ManifestRecord> {
         config_digest: row.try_get("config_digest")?,
         content: Bytes::from(row.try_get::<Vec<u8>, _>("content")?),
         pushed_at: row.try_get("pushed_at")?,
+        status: status(row)?,
     })
 }
 
@@ -117,14 +131,16 @@ impl MetaStore {
         } else {
             largest_child(&mut tx, repository_id, new.children).await?
         };
-        // On a conflict the no-op update still locks the existing row, so a concurrent
-        // delete of this manifest waits for this transaction instead of removing the row
-        // under the tag and references written below.
+        // On a conflict the update locks the existing row, so a concurrent delete of this
+        // manifest waits for this transaction instead of removing the row under the tag and
+        // references written below. Pushing an archived image again restores it (ECR).
         sqlx::query(
             "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, size, subject_digest,
                                     config_digest, content, pushed_at, image_size)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (repository_id, digest) DO UPDATE SET digest = excluded.digest",
+             ON CONFLICT (repository_id, digest) DO UPDATE SET image_status = 'ACTIVE',
+                 last_activated_at = CASE WHEN manifests.image_status = 'ACTIVE' THEN manifests.last_activated_at
+                                          ELSE excluded.pushed_at END",
         )
         .bind(repository_id)
         .bind(&m.digest)
@@ -276,11 +292,12 @@ impl MetaStore {
     pub async fn images(
         &self,
         repository_id: i64,
-        status: TagStatus,
+        filter: ImageFilter,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<ImageRecord>> {
-        let filter = match status {
+        let only = status_filter(filter.status);
+        let filter = match filter.tags {
             TagStatus::Any => "",
             TagStatus::Tagged => {
                 "AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)"
@@ -290,7 +307,7 @@ impl MetaStore {
             }
         };
         let sql = format!(
-            "SELECT {IMAGE_COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.digest > $2 {filter}
+            "SELECT {IMAGE_COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.digest > $2 {filter} {only}
              ORDER BY m.digest LIMIT $3"
         );
         let rows =
@@ -342,11 +359,12 @@ impl MetaStore {
     pub async fn image_ids(
         &self,
         repository_id: i64,
-        status: TagStatus,
+        filter: ImageFilter,
         after: Option<(&str, &str)>,
         limit: i64,
     ) -> Result<Vec<(String, Option<String>)>> {
-        let filter = match status {
+        let only = status_filter(filter.status);
+        let filter = match filter.tags {
             TagStatus::Any => "",
             TagStatus::Tagged => "AND t.name IS NOT NULL",
             TagStatus::Untagged => "AND t.name IS NULL",
@@ -356,7 +374,7 @@ impl MetaStore {
         let sql = format!(
             "SELECT m.digest, t.name FROM manifests m
              LEFT JOIN tags t ON t.repository_id = m.repository_id AND t.digest = m.digest
-             WHERE m.repository_id = $1 AND (m.digest > $2 OR (m.digest = $2 AND COALESCE(t.name, '') > $3)) {filter}
+             WHERE m.repository_id = $1 AND (m.digest > $2 OR (m.digest = $2 AND COALESCE(t.name, '') > $3)) {filter} {only}
              ORDER BY m.digest, COALESCE(t.name, '') LIMIT $4"
         );
         let rows = sqlx::query(&sql)

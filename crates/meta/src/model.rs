@@ -92,6 +92,44 @@ pub struct ManifestRecord {
     pub config_digest: Option<String>,
     pub content: Bytes,
     pub pushed_at: i64,
+    /// Only `Active` images can be pulled.
+    pub status: ImageStatus,
+}
+
+/// ECR's `imageStatus`: an image in the standard storage class is `Active`; an archived one
+/// is `Archived`, and `Activating` while a restore is under way. Only active images can be
+/// pulled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImageStatus {
+    Active,
+    Archived,
+    Activating,
+}
+
+impl ImageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageStatus::Active => "ACTIVE",
+            ImageStatus::Archived => "ARCHIVED",
+            ImageStatus::Activating => "ACTIVATING",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ImageStatus> {
+        [ImageStatus::Active, ImageStatus::Archived, ImageStatus::Activating].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Which images a listing returns: by whether they are tagged, and by status (`None`:
+/// any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageFilter {
+    pub tags: TagStatus,
+    pub status: Option<ImageStatus>,
+}
+
+impl ImageFilter {
+    pub const ALL: ImageFilter = ImageFilter { tags: TagStatus::Any, status: None };
 }
 
 /// A manifest to store and what it references.
@@ -119,6 +157,9 @@ pub struct ImageRecord {
     pub subject_digest: Option<String>,
     /// In name order.
     pub tags: Vec<String>,
+    pub status: ImageStatus,
+    pub last_archived_at: Option<i64>,
+    pub last_activated_at: Option<i64>,
 }
 
 /// ECR's `tagStatus` filter.

@@ -98,6 +98,9 @@ pub enum RegistryError {
     NoSuchEntity(String),
     #[error("{0}")]
     EntityExists(String),
+    /// ECR's `ImageStorageClassUpdateNotSupportedException`.
+    #[error("{0}")]
+    StorageClassUpdateNotSupported(String),
     /// A background collection stalled past its lease and another took over.
     #[error("the garbage collection lease was lost to another collection")]
     GcLeaseLost,

@@ -24,7 +24,10 @@ use wharf_oci::{Digest, Reference};
 
 pub use error::RegistryError;
 pub use gc::{GcOptions, GcProgress, GcReport, Quiet};
-pub use lifecycle::{PREVIEW_IN_PROGRESS, Preview, PreviewResult, validate_lifecycle_policy};
+pub use images::StorageClass;
+pub use lifecycle::{
+    LIFECYCLE_EVENT, LifecycleAction, LifecycleCause, PREVIEW_IN_PROGRESS, Preview, PreviewResult, validate_lifecycle_policy,
+};
 pub use manifests::{PushedManifest, Referrers};
 pub use repositories::tag_is_immutable;
 pub use templates::{CREATE_ON_PUSH, CreationTemplate, ROOT};

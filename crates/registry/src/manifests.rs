@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use wharf_meta::{DeleteOutcome, ManifestRecord, NewManifest, PutManifestOutcome, RepositoryKey};
+use wharf_meta::{DeleteOutcome, ImageStatus, ManifestRecord, NewManifest, PutManifestOutcome, RepositoryKey};
 use wharf_oci::{Algorithm, Digest, Reference, manifest, media_type};
 
 use crate::repositories::tag_is_immutable;
@@ -38,6 +38,12 @@ impl Registry {
         Ok(self.find_manifest(key, reference, accept).await?.1)
     }
 
+    /// A manifest by tag or digest whatever its storage class: for managing images (ECR's
+    /// describe, delete), where an archived image still exists.
+    pub async fn lookup_manifest(&self, key: &RepositoryKey, reference: &Reference) -> Result<Arc<ManifestRecord>> {
+        Ok(self.cached_manifest(key, reference).await?.1.ok_or(RegistryError::ManifestNotFound)?)
+    }
+
     /// A manifest by tag or digest, for a download: the pull is recorded for
     /// `lastRecordedPullTime`.
     pub async fn pull_manifest(
@@ -51,12 +57,27 @@ impl Registry {
         Ok(manifest)
     }
 
+    /// A pullable manifest (active, of an accepted media type) and its repository's id.
     async fn find_manifest(
         &self,
         key: &RepositoryKey,
         reference: &Reference,
         accept: &[&str],
     ) -> Result<(i64, Arc<ManifestRecord>)> {
+        let (repository_id, found) = self.cached_manifest(key, reference).await?;
+        // An archived image cannot be pulled until it is restored (ECR answers 404).
+        let manifest = found.filter(|m| m.status == ImageStatus::Active).ok_or(RegistryError::ManifestNotFound)?;
+        if !accepts(accept, &manifest.media_type) {
+            return Err(RegistryError::ManifestNotAcceptable(manifest.media_type.clone()));
+        }
+        Ok((repository_id, manifest))
+    }
+
+    async fn cached_manifest(
+        &self,
+        key: &RepositoryKey,
+        reference: &Reference,
+    ) -> Result<(i64, Option<Arc<ManifestRecord>>)> {
         let repo = self.repository(key).await?;
         let cache_key = (repo.id, reference.clone());
         let found = self
@@ -69,11 +90,7 @@ impl Registry {
                 Ok::<_, RegistryError>(record.map(Arc::new))
             })
             .await?;
-        let manifest = found.ok_or(RegistryError::ManifestNotFound)?;
-        if !accepts(accept, &manifest.media_type) {
-            return Err(RegistryError::ManifestNotAcceptable(manifest.media_type.clone()));
-        }
-        Ok((repo.id, manifest))
+        Ok((repo.id, found))
     }
 
     /// Stores a manifest pushed to `reference` with `content_type`.
@@ -112,6 +129,7 @@ impl Registry {
             config_digest: parsed.config.as_ref().map(|c| c.digest.to_string()),
             content: body,
             pushed_at: now_ms(),
+            status: ImageStatus::Active,
         };
         let blobs = unique_digests(&parsed.blobs);
         let children = unique_digests(&parsed.children);

@@ -117,6 +117,12 @@ pub struct Settings {
     #[arg(long, env = "WHARF_GC_GRACE_SECS", global = true, value_name = "SECS")]
     pub gc_grace_secs: Option<u64>,
 
+    /// How often each repository's lifecycle policy is applied, in seconds (ECR: within
+    /// 24 hours). Restores of archived images complete on the same background pass, which
+    /// runs at least every 5 seconds.
+    #[arg(long, env = "WHARF_LIFECYCLE_INTERVAL_SECS", global = true, value_name = "SECS")]
+    pub lifecycle_interval_secs: Option<u64>,
+
     /// Upload sessions nobody has written to for this long are deleted, in seconds.
     #[arg(long, env = "WHARF_UPLOAD_MAX_AGE_SECS", global = true, value_name = "SECS")]
     pub upload_max_age_secs: Option<u64>,
@@ -165,6 +171,7 @@ pub struct Config {
     /// `None`: no background collection.
     pub gc_interval: Option<Duration>,
     pub gc: wharf_registry::GcOptions,
+    pub lifecycle_interval: Duration,
 }
 
 impl Settings {
@@ -207,7 +214,8 @@ impl Settings {
             max_api_body_bytes,
             gc_interval_secs,
             gc_grace_secs,
-            upload_max_age_secs
+            upload_max_age_secs,
+            lifecycle_interval_secs
         )
     }
 
@@ -246,6 +254,7 @@ impl Settings {
             return Err(ConfigError::Invalid("upload_max_age_secs must be at least 60".into()));
         }
         Ok(Config {
+            lifecycle_interval: Duration::from_secs(self.lifecycle_interval_secs.unwrap_or(24 * 3600).max(1)),
             gc_interval: Some(self.gc_interval_secs.unwrap_or(600)).filter(|&s| s > 0).map(Duration::from_secs),
             gc: wharf_registry::GcOptions {
                 grace: Duration::from_secs(self.gc_grace_secs.unwrap_or(3600)),

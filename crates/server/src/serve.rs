@@ -44,6 +44,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     builder.http2().max_header_list_size(config.max_header_bytes as u32);
     let graceful = GracefulShutdown::new();
     let flusher = tokio::spawn(flush_pulls(registry.clone(), config.pull_flush_interval));
+    let lifecycle = tokio::spawn(run_lifecycle(registry.clone(), config.lifecycle_interval));
     let collector = config.gc_interval.map(|every| tokio::spawn(collect_garbage(registry.clone(), every, config.gc.clone())));
 
     let shutdown = shutdown_signal();
@@ -88,6 +89,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         () = tokio::time::sleep(config.shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
     }
     flusher.abort();
+    lifecycle.abort();
     if let Some(collector) = collector {
         // A collection cut short is finished by the next one (see wharf_registry::gc).
         collector.abort();
@@ -121,6 +123,25 @@ async fn flush_pulls(registry: Arc<wharf_registry::Registry>, every: std::time::
         interval.tick().await;
         if let Err(e) = registry.flush_pulls().await {
             warn!(error = %e, "writing pull times failed");
+        }
+    }
+}
+
+/// Applies due lifecycle policies and completes restores of archived images. A pass cut
+/// short by a shutdown is redone: a repository's run is claimed before it starts, and the
+/// evaluation it skipped happens on the next interval.
+async fn run_lifecycle(registry: Arc<wharf_registry::Registry>, every: Duration) {
+    let mut interval = tokio::time::interval(every.min(Duration::from_secs(5)));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(e) = registry.finish_restores().await {
+            warn!(error = %e, "completing restores of archived images failed");
+        }
+        match registry.run_due_lifecycle_policies(every).await {
+            Ok(actions) if !actions.is_empty() => info!(images = actions.len(), "lifecycle policies applied"),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "applying lifecycle policies failed"),
         }
     }
 }

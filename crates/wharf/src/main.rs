@@ -2,6 +2,7 @@
 
 mod admin;
 mod gc;
+mod lifecycle;
 mod login;
 
 use anyhow::Context;
@@ -36,6 +37,11 @@ enum Command {
     /// Collect garbage now: blobs no manifest references (after the grace period, see
     /// --gc-grace-secs) and abandoned upload sessions. Safe beside running servers.
     Gc(gc::GcArgs),
+    /// Lifecycle policies: apply them now.
+    #[command(subcommand)]
+    Lifecycle(lifecycle::LifecycleCommand),
+    /// What the registry did on its own (lifecycle expirations and transitions).
+    Events(lifecycle::EventsArgs),
 }
 
 #[derive(Subcommand)]
@@ -90,9 +96,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             services.access.meta().close().await;
             result
         }
-        Command::Gc(args) => {
+        Command::Gc(_) | Command::Lifecycle(_) | Command::Events(_) => {
             let registry = wharf_server::open(&config).await?.registry;
-            let result = gc::run(args, &registry, &config.gc).await;
+            let result = match command {
+                Command::Gc(args) => gc::run(args, &registry, &config.gc).await,
+                Command::Lifecycle(command) => lifecycle::run(command, &registry, &config).await,
+                Command::Events(args) => lifecycle::events(args, &registry, &config).await,
+                _ => unreachable!("matched above"),
+            };
             registry.meta().close().await;
             result
         }

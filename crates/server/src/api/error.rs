@@ -48,6 +48,7 @@ pub enum Kind {
     EmptyUpload,
     LayerAlreadyExists,
     LimitExceeded,
+    StorageClassUpdateNotSupported,
     Server,
 }
 
@@ -90,6 +91,9 @@ impl Kind {
             Kind::EmptyUpload => (S::BAD_REQUEST, "EmptyUploadException", "ValidationError"),
             Kind::LayerAlreadyExists => (S::BAD_REQUEST, "LayerAlreadyExistsException", "ValidationError"),
             Kind::LimitExceeded => (S::BAD_REQUEST, "LimitExceededException", "LimitExceeded"),
+            Kind::StorageClassUpdateNotSupported => {
+                (S::BAD_REQUEST, "ImageStorageClassUpdateNotSupportedException", "ValidationError")
+            }
             Kind::Server => (S::INTERNAL_SERVER_ERROR, "ServerException", "InternalFailure"),
         }
     }
@@ -206,6 +210,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::EmptyUpload => Kind::EmptyUpload,
             RegistryError::BlobExists { .. } => Kind::LayerAlreadyExists,
             RegistryError::TooLarge(_) => Kind::LimitExceeded,
+            RegistryError::StorageClassUpdateNotSupported(_) => Kind::StorageClassUpdateNotSupported,
             RegistryError::InvalidParameter(_)
             | RegistryError::InvalidName(_)
             | RegistryError::InvalidTag(_)

@@ -86,6 +86,7 @@ impl From<RegistryError> for OciError {
             | RegistryError::InvalidTagParameter(_)
             | RegistryError::TooManyTags
             | RegistryError::Validation(_)
+            | RegistryError::StorageClassUpdateNotSupported(_)
             | RegistryError::TemplateExists(_)
             | RegistryError::TemplateNotFound(_) => ErrorCode::Unsupported,
             RegistryError::RepositoryPolicyNotFound { .. }

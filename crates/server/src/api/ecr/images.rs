@@ -5,9 +5,9 @@
 use axum::response::Response;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use wharf_meta::{ImageRecord, RepositoryKey, TagStatus};
+use wharf_meta::{ImageFilter, ImageRecord, ImageStatus, RepositoryKey, TagStatus};
 use wharf_oci::{Algorithm, Digest, Reference, validate_tag};
-use wharf_registry::RegistryError;
+use wharf_registry::{RegistryError, StorageClass};
 
 use super::{Call, check_length, output, paging};
 use crate::api::error::{ApiError, Kind};
@@ -268,7 +268,7 @@ async fn get_one(
 }
 
 async fn tag_points_at(call: &Call<'_>, key: &RepositoryKey, tag: &str, digest: &str) -> Result<bool, ApiError> {
-    match call.app.registry.stat_manifest(key, &Reference::Tag(tag.to_owned()), &[]).await {
+    match call.app.registry.lookup_manifest(key, &Reference::Tag(tag.to_owned())).await {
         Ok(m) => Ok(m.digest == digest),
         Err(RegistryError::ManifestNotFound) => Ok(false),
         Err(e) => Err(e.into()),
@@ -310,7 +310,7 @@ async fn delete_one(
         Err(failure) => return Ok(Err(failure)),
     };
     let registry = &call.app.registry;
-    let found = match registry.stat_manifest(key, &named.reference(), &[]).await {
+    let found = match registry.lookup_manifest(key, &named.reference()).await {
         Ok(m) => m,
         Err(RegistryError::ManifestNotFound) => {
             return Ok(Err(ImageFailure::new(id, "ImageNotFound", "Requested image not found")));
@@ -362,6 +362,10 @@ struct ImageDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     subject_manifest_digest: Option<String>,
     image_status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_archived_at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_activated_at: Option<f64>,
 }
 
 fn detail(key: &RepositoryKey, image: ImageRecord) -> ImageDetail {
@@ -376,7 +380,9 @@ fn detail(key: &RepositoryKey, image: ImageRecord) -> ImageDetail {
         artifact_media_type: image.artifact_type,
         last_recorded_pull_time: image.last_pulled_at.map(|t| t as f64 / 1000.0),
         subject_manifest_digest: image.subject_digest,
-        image_status: "ACTIVE",
+        image_status: image.status.as_str(),
+        last_archived_at: image.last_archived_at.map(|t| t as f64 / 1000.0),
+        last_activated_at: image.last_activated_at.map(|t| t as f64 / 1000.0),
     }
 }
 
@@ -384,18 +390,34 @@ fn detail(key: &RepositoryKey, image: ImageRecord) -> ImageDetail {
 #[serde(rename_all = "camelCase")]
 struct Filter {
     tag_status: Option<String>,
+    image_status: Option<String>,
 }
 
-fn tag_status(filter: Option<Filter>) -> Result<TagStatus, ApiError> {
-    match filter.unwrap_or_default().tag_status.as_deref() {
-        None | Some("ANY") => Ok(TagStatus::Any),
-        Some("TAGGED") => Ok(TagStatus::Tagged),
-        Some("UNTAGGED") => Ok(TagStatus::Untagged),
-        Some(other) => Err(ApiError::invalid_parameter(
-            "filter.tagStatus",
-            &format!("Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY] ({other})"),
-        )),
-    }
+/// The listing filter; `imageStatus` defaults to ACTIVE, as in ECR.
+fn image_filter(filter: Option<Filter>) -> Result<ImageFilter, ApiError> {
+    let filter = filter.unwrap_or_default();
+    let tags = match filter.tag_status.as_deref() {
+        None | Some("ANY") => TagStatus::Any,
+        Some("TAGGED") => TagStatus::Tagged,
+        Some("UNTAGGED") => TagStatus::Untagged,
+        Some(other) => {
+            return Err(ApiError::invalid_parameter(
+                "filter.tagStatus",
+                &format!("Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY] ({other})"),
+            ));
+        }
+    };
+    let status = match filter.image_status.as_deref() {
+        None => Some(ImageStatus::Active),
+        Some("ANY") => None,
+        Some(other) => Some(ImageStatus::parse(other).ok_or_else(|| {
+            ApiError::invalid_parameter(
+                "filter.imageStatus",
+                &format!("Member must satisfy enum value set: [ACTIVE, ARCHIVED, ACTIVATING, ANY] ({other})"),
+            )
+        })?),
+    };
+    Ok(ImageFilter { tags, status })
 }
 
 #[derive(Deserialize)]
@@ -421,7 +443,7 @@ pub async fn describe_images(call: Call<'_>) -> Result<Response, ApiError> {
     let input: ListInput = call.input()?;
     let key = call.repository_key(input.registry_id, input.repository_name)?;
     call.authorize_repository("ecr:DescribeImages", &key).await?;
-    let status = tag_status(input.filter)?;
+    let filter = image_filter(input.filter)?;
     if let Some(ids) = input.image_ids {
         if input.next_token.is_some() || input.max_results.is_some() {
             return Err(paging::not_with_ids("imageIds"));
@@ -431,9 +453,24 @@ pub async fn describe_images(call: Call<'_>) -> Result<Response, ApiError> {
         return output(&DescribeOutput { image_details, next_token: None });
     }
     let page = paging::Page::new(input.next_token.as_deref(), input.max_results, 1000, 100)?;
-    let found = call.app.registry.describe_images(&key, status, page.after.as_deref(), page.fetch()).await?;
+    let found = call.app.registry.describe_images(&key, filter, page.after.as_deref(), page.fetch()).await?;
     let (found, next_token) = page.split(found, |i| i.digest.clone());
     output(&DescribeOutput { image_details: found.into_iter().map(|i| detail(&key, i)).collect(), next_token })
+}
+
+/// ECR's `ImageNotFoundException` for an image id.
+fn image_not_found(id: &ImageId, key: &RepositoryKey) -> ApiError {
+    ApiError::new(
+        Kind::ImageNotFound,
+        format!(
+            "The image with imageId {{imageDigest:'{}', imageTag:'{}'}} does not exist within the repository with \
+             name '{}' in the registry with id '{}'",
+            id.image_digest.as_deref().unwrap_or("null"),
+            id.image_tag.as_deref().unwrap_or("null"),
+            key.name,
+            key.account
+        ),
+    )
 }
 
 /// The details of named images; ECR throws `ImageNotFoundException` for any one missing.
@@ -441,7 +478,7 @@ async fn describe_ids(call: &Call<'_>, key: &RepositoryKey, ids: &[ImageId]) -> 
     let mut digests = Vec::with_capacity(ids.len());
     for id in ids {
         let named = Named::parse(id).map_err(|f| ApiError::invalid_parameter("imageIds", &f.failure_reason))?;
-        let found = match call.app.registry.stat_manifest(key, &named.reference(), &[]).await {
+        let found = match call.app.registry.lookup_manifest(key, &named.reference()).await {
             Ok(m) => match &named {
                 Named::Both(_, tag) if !tag_points_at(call, key, tag, &m.digest).await? => None,
                 _ => Some(m),
@@ -452,19 +489,7 @@ async fn describe_ids(call: &Call<'_>, key: &RepositoryKey, ids: &[ImageId]) -> 
         match found {
             Some(m) if !digests.contains(&m.digest) => digests.push(m.digest.clone()),
             Some(_) => {}
-            None => {
-                return Err(ApiError::new(
-                    Kind::ImageNotFound,
-                    format!(
-                        "The image with imageId {{imageDigest:'{}', imageTag:'{}'}} does not exist within the \
-                         repository with name '{}' in the registry with id '{}'",
-                        id.image_digest.as_deref().unwrap_or("null"),
-                        id.image_tag.as_deref().unwrap_or("null"),
-                        key.name,
-                        key.account
-                    ),
-                ));
-            }
+            None => return Err(image_not_found(id, key)),
         }
     }
     let images = call.app.registry.images_by_digest(key, &digests).await?;
@@ -483,11 +508,11 @@ pub async fn list_images(call: Call<'_>) -> Result<Response, ApiError> {
     let input: ListInput = call.input()?;
     let key = call.repository_key(input.registry_id, input.repository_name)?;
     call.authorize_repository("ecr:ListImages", &key).await?;
-    let status = tag_status(input.filter)?;
+    let filter = image_filter(input.filter)?;
     let page = paging::Page::new(input.next_token.as_deref(), input.max_results, 1000, 100)?;
     // The sort key is "<digest> <tag>"; neither contains a space.
     let after = page.after.as_deref().map(|a| a.split_once(' ').unwrap_or((a, "")));
-    let found = call.app.registry.list_image_ids(&key, status, after, page.fetch()).await?;
+    let found = call.app.registry.list_image_ids(&key, filter, after, page.fetch()).await?;
     let (found, next_token) = page.split(found, |(d, t)| format!("{d} {}", t.as_deref().unwrap_or("")));
     let image_ids = found.into_iter().map(|(d, t)| ImageId { image_digest: Some(d), image_tag: t }).collect();
     output(&ListOutput { image_ids, next_token })
@@ -550,4 +575,56 @@ pub async fn list_image_referrers(call: Call<'_>) -> Result<Response, ApiError> 
 fn with_status(mut descriptor: serde_json::Value) -> serde_json::Value {
     descriptor["artifactStatus"] = "ACTIVE".into();
     descriptor
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StorageClassInput {
+    registry_id: Option<String>,
+    repository_name: String,
+    image_id: ImageId,
+    target_storage_class: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StorageClassOutput {
+    registry_id: String,
+    repository_name: String,
+    image_id: ImageId,
+    image_status: &'static str,
+}
+
+/// Archives an image or restores an archived one (§5.8): archived images cannot be pulled.
+pub async fn update_image_storage_class(call: Call<'_>) -> Result<Response, ApiError> {
+    let input: StorageClassInput = call.input()?;
+    let key = call.repository_key(input.registry_id, input.repository_name)?;
+    call.authorize_repository("ecr:UpdateImageStorageClass", &key).await?;
+    let target = match input.target_storage_class.as_str() {
+        "STANDARD" => StorageClass::Standard,
+        "ARCHIVE" => StorageClass::Archive,
+        other => {
+            return Err(ApiError::invalid_parameter(
+                "targetStorageClass",
+                &format!("Member must satisfy enum value set: [STANDARD, ARCHIVE] ({other})"),
+            ));
+        }
+    };
+    let named = Named::parse(&input.image_id).map_err(|f| ApiError::invalid_parameter("imageId", &f.failure_reason))?;
+    let not_found = || image_not_found(&input.image_id, &key);
+    if let Named::Both(digest, tag) = &named
+        && !tag_points_at(&call, &key, tag, digest.as_str()).await?
+    {
+        return Err(not_found());
+    }
+    let (digest, status) = match call.app.registry.update_image_storage_class(&key, &named.reference(), target).await {
+        Err(RegistryError::ManifestNotFound) => return Err(not_found()),
+        other => other?,
+    };
+    output(&StorageClassOutput {
+        registry_id: key.account.clone(),
+        repository_name: key.name.clone(),
+        image_id: ImageId { image_digest: Some(digest), image_tag: input.image_id.image_tag },
+        image_status: status.as_str(),
+    })
 }

@@ -52,6 +52,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
         "DescribeImages" => images::describe_images(call).await,
         "ListImages" => images::list_images(call).await,
         "ListImageReferrers" => images::list_image_referrers(call).await,
+        "UpdateImageStorageClass" => images::update_image_storage_class(call).await,
         "CreateRepository" => repositories::create_repository(call).await,
         "PutLifecyclePolicy" => lifecycle::put(call).await,
         "GetLifecyclePolicy" => lifecycle::get(call).await,

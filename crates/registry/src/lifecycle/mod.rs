@@ -2,8 +2,14 @@
 //! previewed (`Start/GetLifecyclePolicyPreview`: what the policy would do now, without
 //! doing it). The grammar and the evaluator live in `wharf_lifecycle`.
 
-use wharf_lifecycle::{ActionType, Image, LifecyclePolicy, StorageClass, evaluate};
-use wharf_meta::{RepositoryKey, StoredLifecyclePolicy};
+mod run;
+
+use std::collections::HashMap;
+
+use wharf_lifecycle::{ActionType, Decision, Image, LifecyclePolicy, StorageClass, evaluate};
+use wharf_meta::{ImageRecord, ImageStatus, RepositoryKey, StoredLifecyclePolicy};
+
+pub use run::{LIFECYCLE_EVENT, LifecycleAction, LifecycleCause};
 
 use crate::{Registry, RegistryError, Result};
 
@@ -112,23 +118,9 @@ impl Registry {
     }
 
     async fn evaluate_preview(&self, repository_id: i64, text: &str) -> Result<Vec<PreviewResult>> {
-        let policy = LifecyclePolicy::parse(text).map_err(|e| RegistryError::InvalidParameter(e.to_string()))?;
-        let (images, children) = self.meta.lifecycle_images(repository_id).await?;
-        let views: Vec<Image<'_>> = images
-            .iter()
-            .map(|i| Image {
-                digest: &i.digest,
-                tags: &i.tags,
-                pushed_at: i.pushed_at,
-                last_pulled_at: i.last_pulled_at,
-                storage_class: StorageClass::Standard,
-                archived_at: None,
-                protected: children.contains(&i.digest),
-            })
-            .collect();
-        let by_digest: std::collections::HashMap<&str, &wharf_meta::ImageRecord> =
-            images.iter().map(|i| (i.digest.as_str(), i)).collect();
-        Ok(evaluate(&policy, &views, crate::now_ms())
+        let (images, decisions) = self.decide(repository_id, text).await?;
+        let by_digest: HashMap<&str, &ImageRecord> = images.iter().map(|i| (i.digest.as_str(), i)).collect();
+        Ok(decisions
             .into_iter()
             .filter_map(|d| {
                 let image = by_digest.get(d.digest.as_str())?;
@@ -141,6 +133,30 @@ impl Registry {
                 })
             })
             .collect())
+    }
+
+    /// What `text` decides for the repository's images now, with the images.
+    async fn decide(&self, repository_id: i64, text: &str) -> Result<(Vec<ImageRecord>, Vec<Decision>)> {
+        let policy = LifecyclePolicy::parse(text).map_err(|e| RegistryError::InvalidParameter(e.to_string()))?;
+        let (images, children) = self.meta.lifecycle_images(repository_id).await?;
+        let views: Vec<Image<'_>> = images
+            .iter()
+            .map(|i| Image {
+                digest: &i.digest,
+                tags: &i.tags,
+                pushed_at: i.pushed_at,
+                last_pulled_at: i.last_pulled_at,
+                // Until a restore completes the image is still in the archive.
+                storage_class: match i.status {
+                    ImageStatus::Active => StorageClass::Standard,
+                    ImageStatus::Archived | ImageStatus::Activating => StorageClass::Archive,
+                },
+                archived_at: i.last_archived_at,
+                protected: children.contains(&i.digest),
+            })
+            .collect();
+        let decisions = evaluate(&policy, &views, crate::now_ms());
+        Ok((images, decisions))
     }
 
     pub async fn lifecycle_preview(&self, key: &RepositoryKey) -> Result<Preview> {
