@@ -55,6 +55,10 @@ macro_rules! suite {
 }
 
 suite!(
+    garbage_collection,
+    leases,
+    storage_classes,
+    lifecycle_runs_and_events,
     repositories,
     blob_links,
     manifests_and_tags,
@@ -90,6 +94,7 @@ fn manifest(digest: &str, subject: Option<&str>, artifact_type: Option<&str>) ->
         config_digest: Some(A.into()),
         content: Bytes::from_static(b"{ }"),
         pushed_at: 10,
+        status: ImageStatus::Active,
     }
 }
 
@@ -450,27 +455,31 @@ async fn images(store: MetaStore) {
     let children = [M1.to_owned(), M2.to_owned()];
     store.put_manifest(r.id, &new(&idx, &[], &children, Some("multi"), 0)).await.unwrap();
 
-    let all = store.images(r.id, TagStatus::Any, None, 10).await.unwrap();
+    let all = store.images(r.id, tags(TagStatus::Any), None, 10).await.unwrap();
     let digests: Vec<&str> = all.iter().map(|i| i.digest.as_str()).collect();
     assert_eq!(digests, [M1, M2, IDX]);
     assert_eq!(all[0].tags, ["latest", "v1"]);
     assert_eq!(all[0].image_size, 100);
     assert_eq!(all[2].image_size, 100, "an index is as large as its largest child");
     assert!(all[1].tags.is_empty());
-    let untagged = store.images(r.id, TagStatus::Untagged, None, 10).await.unwrap();
+    let untagged = store.images(r.id, tags(TagStatus::Untagged), None, 10).await.unwrap();
     assert_eq!(untagged.iter().map(|i| i.digest.as_str()).collect::<Vec<_>>(), [M2]);
-    assert_eq!(store.images(r.id, TagStatus::Tagged, Some(M1), 1).await.unwrap()[0].digest, IDX);
+    assert_eq!(store.images(r.id, tags(TagStatus::Tagged), Some(M1), 1).await.unwrap()[0].digest, IDX);
     let some = store.images_by_digest(r.id, &[IDX.to_owned(), "sha256:none".to_owned()]).await.unwrap();
     assert_eq!(some.len(), 1);
 
-    let ids = store.image_ids(r.id, TagStatus::Any, None, 10).await.unwrap();
+    let ids = store.image_ids(r.id, tags(TagStatus::Any), None, 10).await.unwrap();
     let expect = |d: &str, t: Option<&str>| (d.to_owned(), t.map(str::to_owned));
     assert_eq!(ids, [expect(M1, Some("latest")), expect(M1, Some("v1")), expect(M2, None), expect(IDX, Some("multi"))]);
-    let page = store.image_ids(r.id, TagStatus::Any, Some((M1, "latest")), 2).await.unwrap();
+    let page = store.image_ids(r.id, tags(TagStatus::Any), Some((M1, "latest")), 2).await.unwrap();
     assert_eq!(page, [expect(M1, Some("v1")), expect(M2, None)]);
-    let page = store.image_ids(r.id, TagStatus::Any, Some((M2, "")), 5).await.unwrap();
+    let page = store.image_ids(r.id, tags(TagStatus::Any), Some((M2, "")), 5).await.unwrap();
     assert_eq!(page, [expect(IDX, Some("multi"))]);
-    assert_eq!(store.image_ids(r.id, TagStatus::Untagged, None, 5).await.unwrap(), [expect(M2, None)]);
+    assert_eq!(store.image_ids(r.id, tags(TagStatus::Untagged), None, 5).await.unwrap(), [expect(M2, None)]);
+}
+
+fn tags(tags: TagStatus) -> ImageFilter {
+    ImageFilter { tags, status: None }
 }
 
 async fn previews(store: MetaStore) {
@@ -484,4 +493,102 @@ async fn previews(store: MetaStore) {
     let p = store.preview(r.id).await.unwrap().unwrap();
     assert_eq!((p.policy_text.as_str(), p.status.as_str(), p.results.as_str()), ("p3", "IN_PROGRESS", "[]"));
     assert!(store.start_preview(r.id, "p4", 3_000 + 11 * 60 * 1000).await.unwrap(), "a stale one too");
+}
+
+/// Marks, what clears them, and the sweep's own re-checks.
+async fn garbage_collection(store: MetaStore) {
+    let r = repo(&store, "gc").await;
+    store.commit_blob(r.id, A, 10, None, 1).await.unwrap();
+    store.commit_blob(r.id, B, 20, None, 1).await.unwrap();
+    put(&store, r.id, &manifest(M1, None, None), &[A], &[], Some("v1")).await;
+    let digests = |blobs: Vec<GcBlob>| blobs.into_iter().map(|b| b.digest).collect::<Vec<_>>();
+
+    assert!(store.unreferenced_blobs(0, true, "", 10).await.unwrap().is_empty(), "used since the idle cut-off");
+    assert_eq!(digests(store.unreferenced_blobs(5, true, "", 10).await.unwrap()), [B], "A is referenced");
+    assert_eq!(store.mark_blobs(&[A.into(), B.into()], 100).await.unwrap(), 1, "a referenced blob is never marked");
+    assert!(store.unreferenced_blobs(5, true, "", 10).await.unwrap().is_empty(), "marked already");
+    assert_eq!(digests(store.marked_blobs(100, "", 10).await.unwrap()), [B]);
+    assert!(store.marked_blobs(99, "", 10).await.unwrap().is_empty());
+
+    // A lookup is a use: the mark goes.
+    assert_eq!(store.blob_in_repository(r.id, B).await.unwrap(), Some(20));
+    assert!(store.marked_blobs(i64::MAX, "", 10).await.unwrap().is_empty());
+    assert!(store.sweep_blobs(&[B.into()], i64::MAX).await.unwrap().is_empty(), "unmarked: kept");
+
+    // So is a manifest naming it; the sweep re-checks references itself.
+    store.mark_blobs(&[B.into()], 200).await.unwrap();
+    put(&store, r.id, &manifest(M2, None, None), &[B], &[], None).await;
+    assert!(store.sweep_blobs(&[B.into()], 300).await.unwrap().is_empty());
+    assert_eq!(store.delete_manifest(r.id, M2).await.unwrap().0, DeleteOutcome::Deleted);
+
+    // Pushing the manifest cleared the mark; a mark can only outlive a reference when the
+    // mark and the push race, which clear_stale_marks mends (nothing to mend here).
+    assert_eq!(store.clear_stale_marks().await.unwrap(), 0);
+
+    store.mark_blobs(&[B.into()], 500).await.unwrap();
+    assert_eq!(store.sweep_blobs(&[B.into()], 500).await.unwrap(), [GcBlob { digest: B.into(), size: 20 }]);
+    assert_eq!(store.blob_in_repository(r.id, B).await.unwrap(), None, "row and link gone");
+    assert_eq!(store.known_blobs(&[A.into(), B.into()]).await.unwrap(), [A.to_owned()].into());
+    // An upload of the same content brings it back.
+    store.commit_blob(r.id, B, 20, None, 600).await.unwrap();
+    assert_eq!(store.blob_in_repository(r.id, B).await.unwrap(), Some(20));
+}
+
+async fn leases(store: MetaStore) {
+    assert!(store.take_lease("gc", "one", 0, 100).await.unwrap());
+    assert!(!store.take_lease("gc", "two", 50, 100).await.unwrap(), "held");
+    assert!(store.take_lease("gc", "one", 50, 100).await.unwrap(), "renewed by its holder");
+    assert!(store.take_lease("gc", "two", 151, 100).await.unwrap(), "expired: taken over");
+    store.release_lease("gc", "one").await.unwrap();
+    assert!(!store.take_lease("gc", "one", 160, 100).await.unwrap(), "only the holder releases");
+    store.release_lease("gc", "two").await.unwrap();
+    assert!(store.take_lease("gc", "one", 160, 100).await.unwrap());
+}
+
+async fn storage_classes(store: MetaStore) {
+    let r = repo(&store, "archive").await;
+    store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
+    put(&store, r.id, &manifest(M1, None, None), &[A], &[], Some("v1")).await;
+    put(&store, r.id, &manifest(M2, None, None), &[A], &[], None).await;
+    assert_eq!(store.archive_image(r.id, M1, 1_000).await.unwrap(), Some(ImageStatus::Archived));
+    assert_eq!(store.archive_image(r.id, M1, 2_000).await.unwrap(), Some(ImageStatus::Archived));
+    assert_eq!(store.archive_image(r.id, IDX, 2_000).await.unwrap(), None);
+    assert_eq!(store.manifest_by_tag(r.id, "v1").await.unwrap().unwrap().status, ImageStatus::Archived);
+    let only = |status| ImageFilter { tags: TagStatus::Any, status: Some(status) };
+    let archived = store.images(r.id, only(ImageStatus::Archived), None, 10).await.unwrap();
+    assert_eq!((archived.len(), archived[0].last_archived_at), (1, Some(1_000)), "the first archive time stays");
+    assert_eq!(store.image_ids(r.id, only(ImageStatus::Active), None, 10).await.unwrap(), [(M2.to_owned(), None)]);
+
+    assert_eq!(store.restore_image(r.id, M2).await.unwrap(), Some(ImageStatus::Active), "not archived: unchanged");
+    assert_eq!(store.restore_image(r.id, M1).await.unwrap(), Some(ImageStatus::Activating));
+    assert_eq!(store.activate_images(3_000).await.unwrap(), [(r.id, M1.to_owned())]);
+    let m1 = store.images_by_digest(r.id, &[M1.into()]).await.unwrap().remove(0);
+    assert_eq!((m1.status, m1.last_activated_at), (ImageStatus::Active, Some(3_000)));
+
+    // Pushing an archived image again restores it at once.
+    store.archive_image(r.id, M2, 4_000).await.unwrap();
+    put(&store, r.id, &manifest(M2, None, None), &[A], &[], None).await;
+    assert_eq!(store.manifest_by_digest(r.id, M2).await.unwrap().unwrap().status, ImageStatus::Active);
+}
+
+async fn lifecycle_runs_and_events(store: MetaStore) {
+    let r = repo(&store, "lc/run").await;
+    let other = repo(&store, "lc/none").await;
+    assert!(!store.claim_lifecycle_run(r.id, i64::MAX, 10).await.unwrap(), "no policy");
+    assert!(store.set_lifecycle_policy(r.id, "{}").await.unwrap());
+    assert_eq!(store.lifecycle_due(100, 0, 10).await.unwrap(), [(r.id, key("lc/run"))]);
+    assert!(store.claim_lifecycle_run(r.id, 100, 50).await.unwrap());
+    assert!(!store.claim_lifecycle_run(r.id, 40, 60).await.unwrap(), "evaluated at 50: not due before 40");
+    assert!(store.lifecycle_due(40, 0, 10).await.unwrap().is_empty());
+    assert!(store.lifecycle_due(100, other.id.max(r.id), 10).await.unwrap().is_empty());
+
+    let k = key("lc/run");
+    store
+        .record_events(&[(1, &k, "ECR Lifecycle Action", "{\"n\":1}".into()), (2, &k, "X", "{}".into())])
+        .await
+        .unwrap();
+    let all = store.events(&k.account, &k.region, None, 0, 10).await.unwrap();
+    assert_eq!(all.iter().map(|e| (e.at, e.detail_type.as_str())).collect::<Vec<_>>(), [(1, "ECR Lifecycle Action"), (2, "X")]);
+    assert_eq!(store.events(&k.account, &k.region, Some("lc/run"), all[0].id, 10).await.unwrap().len(), 1);
+    assert!(store.events(&k.account, &k.region, Some("lc/none"), 0, 10).await.unwrap().is_empty());
 }
