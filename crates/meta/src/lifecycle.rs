@@ -198,7 +198,11 @@ impl MetaStore {
     }
 }
 
-async fn image_status(tx: &mut Transaction<'static, Any>, repository_id: i64, digest: &str) -> Result<Option<ImageStatus>> {
+async fn image_status(
+    tx: &mut Transaction<'static, Any>,
+    repository_id: i64,
+    digest: &str,
+) -> Result<Option<ImageStatus>> {
     let status: Option<String> =
         sqlx::query_scalar("SELECT image_status FROM manifests WHERE repository_id = $1 AND digest = $2")
             .bind(repository_id)

@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::{
-    DeleteOutcome, ImageFilter, ImageRecord, ImageStatus, ManifestRecord, MetaError, MetaStore, NewManifest, PutManifestOutcome,
-    Result, TagStatus, placeholders,
+    DeleteOutcome, ImageFilter, ImageRecord, ImageStatus, ManifestRecord, MetaError, MetaStore, NewManifest,
+    PutManifestOutcome, Result, TagStatus, placeholders,
 };
 
 /// Digests checked per statement.

@@ -588,7 +588,10 @@ async fn lifecycle_runs_and_events(store: MetaStore) {
         .await
         .unwrap();
     let all = store.events(&k.account, &k.region, None, 0, 10).await.unwrap();
-    assert_eq!(all.iter().map(|e| (e.at, e.detail_type.as_str())).collect::<Vec<_>>(), [(1, "ECR Lifecycle Action"), (2, "X")]);
+    assert_eq!(
+        all.iter().map(|e| (e.at, e.detail_type.as_str())).collect::<Vec<_>>(),
+        [(1, "ECR Lifecycle Action"), (2, "X")]
+    );
     assert_eq!(store.events(&k.account, &k.region, Some("lc/run"), all[0].id, 10).await.unwrap().len(), 1);
     assert!(store.events(&k.account, &k.region, Some("lc/none"), 0, 10).await.unwrap().is_empty());
 }

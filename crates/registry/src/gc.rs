@@ -131,7 +131,9 @@ impl Registry {
         for batch in stored.chunks(BATCH as usize) {
             let digests: Vec<String> = batch.iter().map(|b| b.digest.to_string()).collect();
             let known = self.meta.known_blobs(&digests).await?;
-            orphans.extend(batch.iter().filter(|b| !known.contains(b.digest.as_str())).map(|b| (b.digest.clone(), b.size)));
+            orphans.extend(
+                batch.iter().filter(|b| !known.contains(b.digest.as_str())).map(|b| (b.digest.clone(), b.size)),
+            );
             progress.advance(batch.len() as u64);
         }
         Ok(orphans)

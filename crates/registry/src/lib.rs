@@ -26,7 +26,8 @@ pub use error::RegistryError;
 pub use gc::{GcOptions, GcProgress, GcReport, Quiet};
 pub use images::StorageClass;
 pub use lifecycle::{
-    LIFECYCLE_EVENT, LifecycleAction, LifecycleCause, PREVIEW_IN_PROGRESS, Preview, PreviewResult, validate_lifecycle_policy,
+    LIFECYCLE_EVENT, LifecycleAction, LifecycleCause, PREVIEW_IN_PROGRESS, Preview, PreviewResult,
+    validate_lifecycle_policy,
 };
 pub use manifests::{PushedManifest, Referrers};
 pub use repositories::tag_is_immutable;

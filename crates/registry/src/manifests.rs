@@ -41,7 +41,7 @@ impl Registry {
     /// A manifest by tag or digest whatever its storage class: for managing images (ECR's
     /// describe, delete), where an archived image still exists.
     pub async fn lookup_manifest(&self, key: &RepositoryKey, reference: &Reference) -> Result<Arc<ManifestRecord>> {
-        Ok(self.cached_manifest(key, reference).await?.1.ok_or(RegistryError::ManifestNotFound)?)
+        self.cached_manifest(key, reference).await?.1.ok_or(RegistryError::ManifestNotFound)
     }
 
     /// A manifest by tag or digest, for a download: the pull is recorded for

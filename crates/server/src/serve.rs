@@ -45,7 +45,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let graceful = GracefulShutdown::new();
     let flusher = tokio::spawn(flush_pulls(registry.clone(), config.pull_flush_interval));
     let lifecycle = tokio::spawn(run_lifecycle(registry.clone(), config.lifecycle_interval));
-    let collector = config.gc_interval.map(|every| tokio::spawn(collect_garbage(registry.clone(), every, config.gc.clone())));
+    let collector =
+        config.gc_interval.map(|every| tokio::spawn(collect_garbage(registry.clone(), every, config.gc.clone())));
 
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);

@@ -80,7 +80,10 @@ impl Registry {
     pub async fn run_lifecycle_policy(&self, key: &RepositoryKey) -> Result<Vec<LifecycleAction>> {
         let repo = self.repository(key).await?;
         if !self.meta.claim_lifecycle_run(repo.id, i64::MAX, now_ms()).await? {
-            return Err(RegistryError::LifecyclePolicyNotFound { name: key.name.clone(), registry: key.account.clone() });
+            return Err(RegistryError::LifecyclePolicyNotFound {
+                name: key.name.clone(),
+                registry: key.account.clone(),
+            });
         }
         self.apply_lifecycle_policy(repo.id, key).await
     }
