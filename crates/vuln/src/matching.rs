@@ -1,0 +1,108 @@
+//! Whether a version is affected by an advisory's entry for its package, with OSV's
+//! evaluation rules (<https://ossf.github.io/osv-schema/#evaluation>):
+//!
+//! - a version listed in `versions` is affected, by exact string;
+//! - each range's events are sorted by version, `introduced: "0"` first, and replayed in
+//!   order: `introduced` at or below the version turns it affected, `fixed` at or below it
+//!   turns it unaffected (fixed versions are not affected), and so does a `last_affected`
+//!   below it (the last affected version still is);
+//! - `limit` events bound the range from above: the version must be below one of them;
+//! - `ECOSYSTEM` ranges use the ecosystem's order, `SEMVER` ranges semver whatever the
+//!   ecosystem, and `GIT` ranges (commits) are not evaluated: they need the repository.
+
+use std::cmp::Ordering;
+
+use crate::osv::{Affected, Event, Range, RangeKind};
+use crate::version::VersionScheme;
+
+/// An affected version, and the version that fixes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// The smallest `fixed` version above the affected one in any of the entry's ranges;
+    /// `None` when no fix is known.
+    pub fixed_in: Option<String>,
+}
+
+/// Evaluates one affected entry for `version`, which must be of the entry's package and
+/// ecosystem, ordered by `scheme`. `None` when the version is not affected.
+pub fn affected(entry: &Affected, version: &str, scheme: VersionScheme) -> Option<Match> {
+    let listed = entry.versions.iter().any(|listed| listed == version);
+    if !listed && !entry.ranges.iter().any(|range| range_includes(range, version, scheme)) {
+        return None;
+    }
+    let fixed_in = entry
+        .ranges
+        .iter()
+        .filter_map(|range| Some((range, range_scheme(range, scheme)?)))
+        .flat_map(|(range, scheme)| {
+            range.events.iter().filter_map(move |event| match event {
+                Event::Fixed(fixed) if scheme.compare(fixed, version) == Ordering::Greater => Some((fixed, scheme)),
+                _ => None,
+            })
+        })
+        .min_by(|(a, scheme), (b, _)| scheme.compare(a, b))
+        .map(|(fixed, _)| fixed.clone());
+    Some(Match { fixed_in })
+}
+
+/// The order a range's versions follow, or `None` if it cannot be evaluated here.
+fn range_scheme(range: &Range, scheme: VersionScheme) -> Option<VersionScheme> {
+    match range.kind {
+        RangeKind::Ecosystem => Some(scheme),
+        // Go's versions are semver already; its scheme only adds the toolchain's spellings.
+        RangeKind::Semver if scheme == VersionScheme::Go => Some(VersionScheme::Go),
+        RangeKind::Semver => Some(VersionScheme::Semver),
+        RangeKind::Git | RangeKind::Other(_) => None,
+    }
+}
+
+fn range_includes(range: &Range, version: &str, scheme: VersionScheme) -> bool {
+    let Some(scheme) = range_scheme(range, scheme) else { return false };
+    let mut events: Vec<&Event> = range.events.iter().collect();
+    // A stable sort keeps the record's order among events at the same version.
+    events.sort_by(|a, b| match (event_key(a), event_key(b)) {
+        (EventKey::Version, EventKey::Version) => scheme.compare(a.version(), b.version()),
+        (a, b) => a.cmp(&b),
+    });
+    let mut affected = false;
+    let mut limits = Vec::new();
+    for event in events {
+        match event {
+            Event::Introduced(v) => {
+                if v == "0" || scheme.compare(version, v) != Ordering::Less {
+                    affected = true;
+                }
+            }
+            Event::Fixed(v) => {
+                if scheme.compare(version, v) != Ordering::Less {
+                    affected = false;
+                }
+            }
+            Event::LastAffected(v) => {
+                if scheme.compare(version, v) == Ordering::Greater {
+                    affected = false;
+                }
+            }
+            Event::Limit(v) if v != "*" => limits.push(v),
+            Event::Limit(_) => {}
+        }
+    }
+    affected && (limits.is_empty() || limits.iter().any(|limit| scheme.compare(version, limit) == Ordering::Less))
+}
+
+/// Where an event sorts before its version is looked at: `introduced: "0"` before every
+/// version, `limit: "*"` after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EventKey {
+    Start,
+    Version,
+    End,
+}
+
+fn event_key(event: &Event) -> EventKey {
+    match event {
+        Event::Introduced(v) if v == "0" => EventKey::Start,
+        Event::Limit(v) if v == "*" => EventKey::End,
+        _ => EventKey::Version,
+    }
+}
