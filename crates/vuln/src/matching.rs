@@ -5,7 +5,8 @@
 //! - each range's events are sorted by version, `introduced: "0"` first, and replayed in
 //!   order: `introduced` at or below the version turns it affected, `fixed` at or below it
 //!   turns it unaffected (fixed versions are not affected), and so does a `last_affected`
-//!   below it (the last affected version still is);
+//!   below it (the last affected version still is); `Tie` says how events at the same
+//!   version are ordered;
 //! - `limit` events bound the range from above: the version must be below one of them;
 //! - `ECOSYSTEM` ranges use the ecosystem's order, `SEMVER` ranges semver whatever the
 //!   ecosystem, and `GIT` ranges (commits) are not evaluated: they need the repository.
@@ -58,15 +59,19 @@ fn range_scheme(range: &Range, scheme: VersionScheme) -> Option<VersionScheme> {
 
 fn range_includes(range: &Range, version: &str, scheme: VersionScheme) -> bool {
     let Some(scheme) = range_scheme(range, scheme) else { return false };
-    let mut events: Vec<&Event> = range.events.iter().collect();
-    // A stable sort keeps the record's order among events at the same version.
-    events.sort_by(|a, b| match (event_key(a), event_key(b)) {
-        (EventKey::Version, EventKey::Version) => scheme.compare(a.version(), b.version()),
+    let mut events: Vec<(&Event, Tie)> = range
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| (event, tie(event, range.events.get(i + 1), scheme)))
+        .collect();
+    events.sort_by(|(a, a_tie), (b, b_tie)| match (event_key(a), event_key(b)) {
+        (EventKey::Version, EventKey::Version) => scheme.compare(a.version(), b.version()).then(a_tie.cmp(b_tie)),
         (a, b) => a.cmp(&b),
     });
     let mut affected = false;
     let mut limits = Vec::new();
-    for event in events {
+    for (event, _) in events {
         match event {
             Event::Introduced(v) => {
                 if v == "0" || scheme.compare(version, v) != Ordering::Less {
@@ -88,6 +93,27 @@ fn range_includes(range: &Range, version: &str, scheme: VersionScheme) -> bool {
         }
     }
     affected && (limits.is_empty() || limits.iter().any(|limit| scheme.compare(version, limit) == Ordering::Less))
+}
+
+/// The order of events at the same version, which OSV leaves open. Feeds list intervals out
+/// of order (`[1.3, 1.4)` before `[1.2, 1.3)`), where a version where one interval ends and
+/// the next starts is affected: the `fixed` goes first. But an `introduced` that the record
+/// follows at once with a `fixed` at the same version is an empty interval (RustSec writes
+/// `[0.10.0, 0.10.0)` for a series fixed from its start), and goes before its `fixed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tie {
+    EmptyInterval,
+    Closing,
+    Opening,
+}
+
+/// `next` is the event after `event` in the record.
+fn tie(event: &Event, next: Option<&Event>, scheme: VersionScheme) -> Tie {
+    match (event, next) {
+        (Event::Introduced(a), Some(Event::Fixed(b))) if scheme.compare(a, b).is_eq() => Tie::EmptyInterval,
+        (Event::Introduced(_), _) => Tie::Opening,
+        _ => Tie::Closing,
+    }
 }
 
 /// Where an event sorts before its version is looked at: `introduced: "0"` before every

@@ -63,6 +63,35 @@ fn several_intervals_in_one_range_give_the_next_fix() {
 }
 
 #[test]
+fn events_at_the_same_version() {
+    // Intervals listed out of order, one ending where the next starts: still affected there.
+    let contiguous = ranged(
+        "ECOSYSTEM",
+        json!([{ "introduced": "0.13.0" }, { "fixed": "0.14.0rc1" }, { "introduced": "0.12.2" }, { "fixed": "0.13.0" }]),
+    );
+    check(
+        Pep440,
+        &contiguous,
+        &[
+            ("0.12.1", false, None),
+            ("0.12.9", true, Some("0.13.0")),
+            ("0.13.0", true, Some("0.14.0rc1")),
+            ("0.14.0rc1", false, None),
+        ],
+    );
+    // An empty interval, as RustSec writes a series fixed from its start, affects nothing.
+    let empty = ranged(
+        "SEMVER",
+        json!([{ "introduced": "0.0.0-0" }, { "fixed": "0.9.2" }, { "introduced": "0.10.0" }, { "fixed": "0.10.0" }]),
+    );
+    check(
+        Semver,
+        &empty,
+        &[("0.9.1", true, Some("0.9.2")), ("0.9.2", false, None), ("0.10.0", false, None), ("0.11.0", false, None)],
+    );
+}
+
+#[test]
 fn last_affected_is_inclusive_and_names_no_fix() {
     let range = ranged("SEMVER", json!([{ "introduced": "1.0.0" }, { "last_affected": "1.5.0" }]));
     check(

@@ -10,6 +10,7 @@ mod cvss;
 mod findings;
 mod matching;
 mod osv;
+mod properties;
 mod severity;
 
 fn record(value: Value) -> Record {

@@ -151,18 +151,21 @@ fn parse(version: &str) -> Vec<Level> {
 /// where maven-artifact 3.8 keeps an extra level and puts it lower. The outermost list
 /// keeps its level, which is what puts `0.0.0-2021` below `20`.
 fn normalize(levels: &mut Vec<Level>) {
-    for k in (0..levels.len()).rev() {
-        if levels.get(k + 1).is_some_and(|next| next.atoms.is_empty()) {
-            levels.truncate(k + 1);
+    // Rebuilt innermost first, so that dropping a level costs nothing.
+    let mut kept: Vec<Level> = Vec::with_capacity(levels.len());
+    for (k, mut level) in levels.drain(..).enumerate().rev() {
+        if kept.last().is_some_and(|next| next.atoms.is_empty()) {
+            kept.clear();
         }
-        let atoms = &mut levels[k].atoms;
-        while atoms.last().is_some_and(Atom::is_null) {
-            atoms.pop();
+        while level.atoms.last().is_some_and(Atom::is_null) {
+            level.atoms.pop();
         }
-        if k > 0 && levels[k].atoms.is_empty() && k + 1 < levels.len() {
-            levels.remove(k);
+        if k == 0 || !level.atoms.is_empty() || kept.is_empty() {
+            kept.push(level);
         }
     }
+    kept.reverse();
+    *levels = kept;
 }
 
 fn assign_sides(levels: &mut [Level]) {

@@ -121,6 +121,22 @@ fn malformed_versions_still_order() {
     }
 }
 
+#[test]
+fn long_versions_neither_overflow_the_stack_nor_crawl() {
+    // Maven nests a list at every `-` and digit-letter change; a long junk version must not
+    // recurse that deep, nor cost more than linear time.
+    let patterns = ["a1", "1-", "-", "0.", "0-a-", "~", "1_p", "9"];
+    let started = std::time::Instant::now();
+    for scheme in ALL {
+        for pattern in patterns {
+            let long = pattern.repeat(20_000);
+            let longer = format!("{long}x");
+            assert_eq!(scheme.compare(&long, &longer), scheme.compare(&longer, &long).reverse(), "{scheme:?}");
+        }
+    }
+    assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
+}
+
 /// xorshift64*: small, fast, and enough to vary test inputs; fixed seeds keep runs repeatable.
 struct Rng(u64);
 
