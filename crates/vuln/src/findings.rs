@@ -135,7 +135,15 @@ fn same_name(scheme: VersionScheme, a: &str, b: &str) -> bool {
         return a == b;
     }
     let normalize = |name: &str| {
-        name.split(['-', '_', '.']).filter(|part| !part.is_empty()).collect::<Vec<_>>().join("-").to_ascii_lowercase()
+        let mut normalized = String::with_capacity(name.len());
+        for c in name.chars() {
+            match c {
+                '-' | '_' | '.' if normalized.ends_with('-') => {}
+                '-' | '_' | '.' => normalized.push('-'),
+                c => normalized.push(c.to_ascii_lowercase()),
+            }
+        }
+        normalized
     };
     normalize(a) == normalize(b)
 }
@@ -162,9 +170,9 @@ fn merge_aliases(findings: Vec<Finding>) -> Vec<Finding> {
     for finding in findings {
         let ids = |f: &Finding| std::iter::once(f.id.clone()).chain(f.aliases.clone()).collect::<BTreeSet<String>>();
         let own = ids(&finding);
-        let (mut joined, rest): (Vec<Vec<Finding>>, Vec<Vec<Finding>>) =
+        let (joined, rest): (Vec<Vec<Finding>>, Vec<Vec<Finding>>) =
             groups.into_iter().partition(|group| group.iter().any(|member| !ids(member).is_disjoint(&own)));
-        let mut group: Vec<Finding> = joined.drain(..).flatten().collect();
+        let mut group: Vec<Finding> = joined.into_iter().flatten().collect();
         group.push(finding);
         groups = rest;
         groups.push(group);

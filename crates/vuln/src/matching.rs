@@ -11,8 +11,6 @@
 //! - `ECOSYSTEM` ranges use the ecosystem's order, `SEMVER` ranges semver whatever the
 //!   ecosystem, and `GIT` ranges (commits) are not evaluated: they need the repository.
 
-use std::cmp::Ordering;
-
 use crate::osv::{Affected, Event, Range, RangeKind};
 use crate::version::VersionScheme;
 
@@ -35,14 +33,15 @@ pub fn affected(entry: &Affected, version: &str, scheme: VersionScheme) -> Optio
         .ranges
         .iter()
         .filter_map(|range| Some((range, range_scheme(range, scheme)?)))
-        .flat_map(|(range, scheme)| {
+        .flat_map(|(range, order)| {
             range.events.iter().filter_map(move |event| match event {
-                Event::Fixed(fixed) if scheme.compare(fixed, version) == Ordering::Greater => Some((fixed, scheme)),
+                Event::Fixed(fixed) if order.compare(fixed, version).is_gt() => Some(fixed),
                 _ => None,
             })
         })
-        .min_by(|(a, scheme), (b, _)| scheme.compare(a, b))
-        .map(|(fixed, _)| fixed.clone());
+        // Fixes from ranges of different kinds are ranked by the ecosystem's order.
+        .min_by(|a, b| scheme.compare(a, b))
+        .cloned();
     Some(Match { fixed_in })
 }
 
@@ -74,17 +73,17 @@ fn range_includes(range: &Range, version: &str, scheme: VersionScheme) -> bool {
     for (event, _) in events {
         match event {
             Event::Introduced(v) => {
-                if v == "0" || scheme.compare(version, v) != Ordering::Less {
+                if v == "0" || scheme.compare(version, v).is_ge() {
                     affected = true;
                 }
             }
             Event::Fixed(v) => {
-                if scheme.compare(version, v) != Ordering::Less {
+                if scheme.compare(version, v).is_ge() {
                     affected = false;
                 }
             }
             Event::LastAffected(v) => {
-                if scheme.compare(version, v) == Ordering::Greater {
+                if scheme.compare(version, v).is_gt() {
                     affected = false;
                 }
             }
@@ -92,14 +91,14 @@ fn range_includes(range: &Range, version: &str, scheme: VersionScheme) -> bool {
             Event::Limit(_) => {}
         }
     }
-    affected && (limits.is_empty() || limits.iter().any(|limit| scheme.compare(version, limit) == Ordering::Less))
+    affected && (limits.is_empty() || limits.iter().any(|limit| scheme.compare(version, limit).is_lt()))
 }
 
 /// The order of events at the same version, which OSV leaves open. Feeds list intervals out
-/// of order (`[1.3, 1.4)` before `[1.2, 1.3)`), where a version where one interval ends and
-/// the next starts is affected: the `fixed` goes first. But an `introduced` that the record
-/// follows at once with a `fixed` at the same version is an empty interval (RustSec writes
-/// `[0.10.0, 0.10.0)` for a series fixed from its start), and goes before its `fixed`.
+/// of order (`[1.3, 1.4)` before `[1.2, 1.3)`), and the version at which one interval ends
+/// and the next starts is affected: there the `fixed` goes first. But an `introduced` that
+/// the record follows at once with a `fixed` at the same version is an empty interval
+/// (RustSec writes `[0.10.0, 0.10.0)` for a series fixed from its start), and goes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Tie {
     EmptyInterval,

@@ -115,11 +115,12 @@ pub fn assess(record: &Record, matched: &[&Affected]) -> Assessment {
     } else if let Some(severity) = database_rating(record, matched) {
         (severity, SeveritySource::Database)
     } else if let Some(severity) = scored(v2.clone()) {
-        return Assessment { severity, source: SeveritySource::CvssV2, cvss: v2 };
+        (severity, SeveritySource::CvssV2)
     } else {
         (Severity::Undefined, SeveritySource::None)
     };
-    Assessment { severity, source, cvss: v3.or(v4).or(v2) }
+    let cvss = if source == SeveritySource::CvssV2 { v2 } else { v3.or(v4).or(v2) };
+    Assessment { severity, source, cvss }
 }
 
 fn distribution_rating(record: &Record, matched: &[&Affected]) -> Option<Severity> {
@@ -134,8 +135,8 @@ fn distribution_rating(record: &Record, matched: &[&Affected]) -> Option<Severit
             entry.package.as_ref().and_then(|package| VersionScheme::for_ecosystem(&package.ecosystem))
                 == Some(VersionScheme::Rpm)
         });
-        let (prefix, _) = record.summary.as_deref()?.split_once(':')?;
-        rpm.then(|| Severity::from_rating(prefix)).flatten()
+        let (prefix, _) = record.summary.as_deref().filter(|_| rpm)?.split_once(':')?;
+        Severity::from_rating(prefix)
     })
 }
 

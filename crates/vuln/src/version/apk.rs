@@ -10,9 +10,9 @@
 //! the ones the conformance vectors pin down:
 //! - anything that does not fit the grammar ends the token sequence as *junk*, which sorts
 //!   before a clean end; two junk tails compare bytewise (`6.6.2p1 < 6.6.2p2`);
-//! - the `-r` revision is compared after everything before it, as a number (`-r` alone is
-//!   `-r0`, and no revision is `-r0` too); whatever follows a `-` that is not a clean
-//!   revision is junk of its own, all of it equal, sorting before a clean end.
+//! - the `-r` revision is compared after everything before it: no revision sorts before any
+//!   `-rN`, and `-r` alone is `-r0`; a `-` followed by anything but `rN` sorts before both,
+//!   by the number after its `-r` if there is one (`1-r0-1 = 1-r-2 < 1 < 1-r0`).
 
 use std::cmp::Ordering;
 
@@ -20,9 +20,7 @@ use super::{Digits, split_while};
 
 pub(super) fn compare(a: &str, b: &str) -> Ordering {
     let (a, b) = (Version::parse(a.as_bytes()), Version::parse(b.as_bytes()));
-    compare_main(&a, &b)
-        .then_with(|| Digits(a.revision).cmp(&Digits(b.revision)))
-        .then_with(|| a.revision_clean.cmp(&b.revision_clean))
+    compare_main(&a, &b).then_with(|| a.revision.cmp(&b.revision))
 }
 
 /// Suffixes in their order, with the place of "no suffix" between pre- and post-releases.
@@ -46,17 +44,24 @@ enum End<'a> {
     Junk(&'a [u8]),
 }
 
+/// What follows the first `-`, in sort order.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Revision<'a> {
+    /// Not `-rN`: the number is that of a `-r` that junk follows, if any.
+    Junk(Digits<'a>),
+    Absent,
+    Clean(Digits<'a>),
+}
+
 struct Version<'a> {
     tokens: Vec<Token<'a>>,
     end: End<'a>,
-    revision: &'a [u8],
-    /// False when something other than digits follows the `-`.
-    revision_clean: bool,
+    revision: Revision<'a>,
 }
 
 impl<'a> Version<'a> {
     fn parse(s: &'a [u8]) -> Self {
-        let mut version = Self { tokens: Vec::new(), end: End::Clean, revision: b"", revision_clean: true };
+        let mut version = Self { tokens: Vec::new(), end: End::Clean, revision: Revision::Absent };
         let (first, mut rest) = split_while(s, |c| c.is_ascii_digit());
         if first.is_empty() {
             version.end = End::Junk(s);
@@ -84,14 +89,13 @@ impl<'a> Version<'a> {
 
     /// `rest` starts with `-`.
     fn parse_revision(&mut self, rest: &'a [u8]) {
-        match rest.strip_prefix(b"-r") {
-            Some(after) => {
-                let (digits, tail) = split_while(after, |c| c.is_ascii_digit());
-                self.revision = digits;
-                self.revision_clean = tail.is_empty();
-            }
-            None => self.revision_clean = false,
-        }
+        self.revision = match rest.strip_prefix(b"-r") {
+            Some(after) => match split_while(after, |c| c.is_ascii_digit()) {
+                (digits, b"") => Revision::Clean(Digits(digits)),
+                (digits, _) => Revision::Junk(Digits(digits)),
+            },
+            None => Revision::Junk(Digits(b"")),
+        };
     }
 
     /// The token at `i`, or how the tokens end once past the last.

@@ -76,6 +76,9 @@ fn distribution_versions_order_as_their_tools_do() {
         Apk,
         &[
             ("3.3.1-r0", Less, "3.3.2-r0"),
+            ("1.2", Less, "1.2-r0"),
+            ("1.2-r5", Less, "1.2.0"),
+            ("1-r0-x", Less, "1"),
             ("1.2.4_git20230101-r0", Greater, "1.2.4-r5"),
             ("1.36.1-r2", Greater, "1.36.1-r1"),
         ],
