@@ -68,7 +68,7 @@ fn read_buildinfo<'a>(data: &'a [u8], read_vaddr: impl Fn(u64, u64) -> Option<&'
         (string_at(16)?, string_at(16 + ptr_size)?)
     };
     let version = String::from_utf8_lossy(version).into_owned();
-    Some((version, unframe(&String::from_utf8_lossy(modinfo)).to_string()))
+    Some((version, String::from_utf8_lossy(unframe(modinfo)).into_owned()))
 }
 
 /// A varint-length-prefixed string and what follows it.
@@ -85,15 +85,11 @@ fn varint_string(data: &[u8]) -> Option<(&[u8], &[u8])> {
     None
 }
 
-/// The module info is framed by two 16-byte sentinels (cmd/go's `infoStart`/`infoEnd`); the
-/// end one is recognised, as Go's own reader does, by the newline 17 bytes from the end.
-fn unframe(modinfo: &str) -> &str {
-    let bytes = modinfo.as_bytes();
-    if bytes.len() >= 33 && bytes[bytes.len() - 17] == b'\n' {
-        modinfo.get(16..modinfo.len() - 16).unwrap_or("")
-    } else {
-        ""
-    }
+/// The module info is framed by two 16-byte binary sentinels (cmd/go's `infoStart` and
+/// `infoEnd`); the end one is recognised, as Go's own reader does, by the newline 17 bytes
+/// from the end.
+fn unframe(modinfo: &[u8]) -> &[u8] {
+    if modinfo.len() >= 33 && modinfo[modinfo.len() - 17] == b'\n' { &modinfo[16..modinfo.len() - 16] } else { &[] }
 }
 
 /// The main module, its dependencies (as replaced by `=>` lines) and the standard library.
