@@ -51,6 +51,24 @@ pub(crate) enum Finding {
 }
 
 impl Finding {
+    /// The same finding for a hard link to the file at `from`.
+    fn moved(&self, from: &str, to: &str) -> Finding {
+        let mut finding = self.clone();
+        match &mut finding {
+            Finding::Os(os) => os.path = to.to_string(),
+            Finding::Packages(packages) => {
+                for package in packages {
+                    // Nested jars are named `outer.jar!/inner.jar`.
+                    if let Some(rest) = package.path.strip_prefix(from) {
+                        package.path = format!("{to}{rest}");
+                    }
+                }
+            }
+            Finding::Skipped(_) => {}
+        }
+        finding
+    }
+
     fn package_count(&self) -> usize {
         match self {
             Finding::Packages(packages) => packages.len(),
@@ -126,7 +144,6 @@ impl InventoryBuilder {
         }
         if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
             let hidden = paths::join(dir, hidden);
-            changes.forget(&hidden, Scope::Subtree);
             self.remove_lower(changes, &hidden, Scope::Subtree);
             return Ok(());
         }
@@ -137,9 +154,10 @@ impl InventoryBuilder {
         let finding = match header.kind {
             EntryKind::File => self.read_file(tar, &path, header.size)?,
             // A hard link's data is its target's, which came earlier in this layer.
-            EntryKind::HardLink => {
-                header.link.and_then(|target| changes.found.get(&paths::normalise(&target)).cloned())
-            }
+            EntryKind::HardLink => header.link.and_then(|target| {
+                let target = paths::normalise(&target);
+                changes.found.get(&target).map(|finding| finding.moved(&target, &path))
+            }),
             EntryKind::Dir | EntryKind::Symlink | EntryKind::Other => None,
         };
         if let Some(finding) = finding {
