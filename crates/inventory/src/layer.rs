@@ -87,9 +87,11 @@ struct ZstdFrames<R: Read> {
 /// we read to check it chained back in front.
 enum ZstdState<R: Read> {
     Between(R),
-    InFrame(StreamingDecoder<Chain<Cursor<Vec<u8>>, R>, FrameDecoder>),
+    InFrame(Box<FrameReader<R>>),
     Done,
 }
+
+type FrameReader<R> = StreamingDecoder<Chain<Cursor<Vec<u8>>, R>, FrameDecoder>;
 
 impl<R: Read> ZstdFrames<R> {
     fn new(reader: R) -> Self {
@@ -131,7 +133,7 @@ impl<R: Read> ZstdFrames<R> {
                 ));
             }
             let decoder = StreamingDecoder::new(Cursor::new(header).chain(reader)).map_err(io::Error::other)?;
-            self.state = ZstdState::InFrame(decoder);
+            self.state = ZstdState::InFrame(Box::new(decoder));
             return Ok(true);
         }
     }

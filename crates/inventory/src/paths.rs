@@ -80,7 +80,9 @@ fn is_node_module_dir(dir: &str) -> bool {
         return false;
     }
     let (grandparent, parent_name) = split_parent(parent);
-    parent_name == "node_modules" || (parent_name.starts_with('@') && split_parent(grandparent).1 == "node_modules")
+    // `@scope` directories group packages and are not packages themselves.
+    (parent_name == "node_modules" && !name.starts_with('@'))
+        || (parent_name.starts_with('@') && split_parent(grandparent).1 == "node_modules")
 }
 
 fn in_dir(dir: &str, component: &str) -> bool {
@@ -90,4 +92,63 @@ fn in_dir(dir: &str, component: &str) -> bool {
 fn has_extension(name: &str, extensions: &[&str]) -> bool {
     name.rsplit_once('.')
         .is_some_and(|(stem, ext)| !stem.is_empty() && extensions.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalised_paths() {
+        let cases = [
+            ("./etc/os-release", "etc/os-release"),
+            ("/etc//os-release/", "etc/os-release"),
+            ("a/./b/../c", "a/c"),
+            ("../../etc/passwd", "etc/passwd"),
+            ("./", ""),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(normalise(path), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn which_files_name_packages() {
+        use Target::*;
+        let cases = [
+            ("etc/os-release", Some(OsRelease)),
+            ("usr/lib/os-release", Some(OsRelease)),
+            ("usr/share/os-release", None),
+            ("var/lib/dpkg/status", Some(DpkgStatus)),
+            ("var/lib/dpkg/status-old", None),
+            ("var/lib/dpkg/status.d/base-files", Some(DpkgStatusDir)),
+            ("var/lib/dpkg/status.d/base-files.md5sums", None),
+            ("lib/apk/db/installed", Some(Apk)),
+            ("var/lib/rpm/rpmdb.sqlite", Some(RpmSqlite)),
+            ("usr/lib/sysimage/rpm/rpmdb.sqlite", Some(RpmSqlite)),
+            ("usr/lib/python3.12/site-packages/pip-24.0.dist-info/METADATA", Some(PythonMetadata)),
+            ("usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO", Some(PythonMetadata)),
+            ("usr/lib/python3/dist-packages/python_apt-2.6.0.egg-info", Some(PythonMetadata)),
+            ("usr/lib/python3/dist-packages/pip-24.0.dist-info/RECORD", None),
+            ("app/node_modules/express/package.json", Some(NpmPackage)),
+            ("app/node_modules/@types/node/package.json", Some(NpmPackage)),
+            ("app/node_modules/express/lib/package.json", None),
+            ("app/node_modules/@types/package.json", None),
+            ("app/node_modules/.bin/package.json", None),
+            ("app/package.json", None),
+            ("app/package-lock.json", Some(NpmLock)),
+            ("app/npm-shrinkwrap.json", Some(NpmLock)),
+            ("app/node_modules/.package-lock.json", None),
+            ("app/node_modules/x/package-lock.json", None),
+            ("src/Cargo.lock", Some(CargoLock)),
+            ("root/.cargo/registry/src/index/x-1.0/Cargo.lock", None),
+            ("opt/app.jar", Some(Jar)),
+            ("opt/app.WAR", Some(Jar)),
+            ("opt/.jar", None),
+            ("usr/bin/hello", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(classify(path), expected, "{path}");
+        }
+    }
 }

@@ -301,8 +301,11 @@ fn cstr(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
+/// A PAX record's key and value.
+type PaxRecord<'a> = (&'a [u8], &'a [u8]);
+
 /// PAX records: `"<length> <key>=<value>\n"`, the length counting the whole record.
-fn pax_records(mut body: &[u8]) -> Result<Vec<(&[u8], &[u8])>, LayerError> {
+fn pax_records(mut body: &[u8]) -> Result<Vec<PaxRecord<'_>>, LayerError> {
     let malformed = || LayerError::NotTar("malformed PAX record");
     let mut records = Vec::new();
     while !body.is_empty() && body[0] != 0 {
@@ -317,4 +320,31 @@ fn pax_records(mut body: &[u8]) -> Result<Vec<(&[u8], &[u8])>, LayerError> {
         body = &body[len..];
     }
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pax_records_parse_and_malformed_ones_are_refused() {
+        let records = pax_records(b"30 path=usr/lib/a/b/c/d/e/f/g\n11 size=42\n").unwrap();
+        assert_eq!(records, [(&b"path"[..], &b"usr/lib/a/b/c/d/e/f/g"[..]), (&b"size"[..], &b"42"[..])]);
+        for bad in [&b"99 path=x\n"[..], b"5 path=x\n", b"nonsense", b"10 pathx\n\n\n", b"0 =\n"] {
+            assert!(pax_records(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn sizes_in_octal_and_base_256() {
+        let mut block = [0u8; BLOCK];
+        block[124..136].copy_from_slice(b"00000001750\0");
+        assert_eq!(header_size(&block).unwrap(), 1000);
+        block[124..136].copy_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0]);
+        assert_eq!(header_size(&block).unwrap(), 8 << 30);
+        block[124..136].copy_from_slice(&[0xff; 12]);
+        assert!(header_size(&block).is_err());
+        block[124..136].copy_from_slice(b"12345678901x");
+        assert!(header_size(&block).is_err());
+    }
 }

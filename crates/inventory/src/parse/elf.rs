@@ -189,7 +189,7 @@ impl<'a> Elf<'a> {
     }
 
     /// `len` bytes at virtual address `addr`, if a loaded segment maps them from the file.
-    fn read_vaddr(&self, addr: u64, len: u64) -> Option<&'a [u8]> {
+    pub(crate) fn read_vaddr(&self, addr: u64, len: u64) -> Option<&'a [u8]> {
         self.segments().iter().filter(|s| s.kind == PT_LOAD).find_map(|s| {
             let rel = addr.checked_sub(s.vaddr)?;
             (rel.checked_add(len)? <= s.filesz).then(|| slice(self.data, s.offset.checked_add(rel)?, len))?
@@ -209,4 +209,39 @@ pub(crate) fn read_uint(data: &[u8], offset: u64, len: usize, little: bool) -> O
     let bytes = slice(data, offset, len as u64)?;
     let fold = |n: u64, &b: &u8| (n << 8) | u64::from(b);
     Some(if little { bytes.iter().rev().fold(0, fold) } else { bytes.iter().fold(0, fold) })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn packages_of(file: &[u8]) -> Vec<Package> {
+        packages(&Elf::parse(file).unwrap(), &Limits::default())
+    }
+
+    #[test]
+    fn malformed_headers_name_nothing() {
+        let mut file = vec![0u8; 64];
+        file[..4].copy_from_slice(&MAGIC);
+        assert!(Elf::parse(&file).is_none(), "class 0");
+        file[4] = 2;
+        file[5] = 1;
+        // Section and program tables far past the end, and absurd counts.
+        file[0x20..0x28].copy_from_slice(&u64::MAX.to_le_bytes());
+        file[0x28..0x30].copy_from_slice(&(u64::MAX - 8).to_le_bytes());
+        file[0x36..0x38].copy_from_slice(&0xffffu16.to_le_bytes());
+        file[0x38..0x3a].copy_from_slice(&0xffffu16.to_le_bytes());
+        file[0x3a..0x3c].copy_from_slice(&0xffffu16.to_le_bytes());
+        file[0x3c..0x3e].copy_from_slice(&0xffffu16.to_le_bytes());
+        assert!(packages_of(&file).is_empty());
+    }
+
+    #[test]
+    fn slices_never_overflow() {
+        assert_eq!(slice(b"abc", 1, 2), Some(&b"bc"[..]));
+        assert_eq!(slice(b"abc", 2, 2), None);
+        assert_eq!(slice(b"abc", u64::MAX, 2), None);
+        assert_eq!(read_uint(b"\x01\x02", 0, 2, true), Some(0x0201));
+        assert_eq!(read_uint(b"\x01\x02", 0, 2, false), Some(0x0102));
+    }
 }

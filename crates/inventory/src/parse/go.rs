@@ -213,3 +213,126 @@ fn fill<R: Read>(tar: &mut TarReader<R>, buf: &mut Vec<u8>, want: usize) -> Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::elf::Elf;
+
+    #[test]
+    fn stdlib_versions_in_osv_spelling() {
+        let cases = [
+            ("go1.19.8", Some("1.19.8")),
+            ("go1.20", Some("1.20.0")),
+            ("go1.21rc2", Some("1.21.0-rc.2")),
+            ("go1.18beta1", Some("1.18.0-beta.1")),
+            ("go1.22.0 X:boringcrypto", Some("1.22.0")),
+            ("devel go1.23-a1b2c3 Tue Jan 2 2024", None),
+            ("go", None),
+            ("1.19.8", None),
+            ("go1..2", None),
+        ];
+        for (version, expected) in cases {
+            assert_eq!(stdlib_version(version).as_deref(), expected, "{version}");
+        }
+    }
+
+    #[test]
+    fn replacements_apply_to_the_line_before() {
+        let modinfo = "path\texample.com/app\nmod\texample.com/app\tv1.2.3\th1:abc=\n\
+                       dep\tgithub.com/a/a\tv1.0.0\th1:x=\n=>\tgithub.com/b/b\tv1.1.0\th1:y=\n\
+                       dep\tgithub.com/c/c\tv0.1.0\n=>\t../c\t\n\
+                       dep\tgolang.org/x/net\tv0.0.0-20220722155237-a158d28d115b\th1:z=\nbuild\tCGO_ENABLED=0\n";
+        let found: Vec<(String, String)> =
+            packages("go1.22.5", modinfo).into_iter().map(|p| (p.name, p.version)).collect();
+        let expected = [
+            ("example.com/app", "1.2.3"),
+            ("github.com/b/b", "1.1.0"),
+            ("github.com/c/c", "(devel)"),
+            ("golang.org/x/net", "0.0.0-20220722155237-a158d28d115b"),
+            ("stdlib", "1.22.5"),
+        ];
+        assert_eq!(found, expected.map(|(n, v)| (n.to_string(), v.to_string())));
+    }
+
+    #[test]
+    fn truncated_or_oversized_inline_strings_name_nothing() {
+        let mut data = MAGIC.to_vec();
+        data.extend_from_slice(&[8, FLAG_INLINE]);
+        data.resize(HEADER_LEN, 0);
+        assert!(parse(&data, |_, _| None).is_empty());
+        let mut long = data.clone();
+        long.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]); // a 4 GiB length
+        assert!(parse(&long, |_, _| None).is_empty());
+        data.extend_from_slice(&[8]);
+        data.extend_from_slice(b"go1.1"); // 5 of 8 bytes
+        assert!(parse(&data, |_, _| None).is_empty());
+    }
+
+    /// A minimal little-endian ELF64 executable with one writable PT_LOAD segment mapping the
+    /// whole file at `BASE`, no section table, and build info in the pre-1.18 pointer format
+    /// (as Go 1.13 to 1.17 wrote it).
+    fn pointer_format_binary() -> Vec<u8> {
+        const BASE: u64 = 0x40_0000;
+        let modinfo = {
+            let mut m = vec![0x30u8; 16];
+            m.extend_from_slice(b"path\told/app\nmod\told/app\tv0.9.0\t\ndep\tgithub.com/pkg/errors\tv0.9.1\th1:x=\n");
+            m.extend_from_slice(&[0xf9; 16]);
+            m
+        };
+        let mut file = vec![0u8; 0x200];
+        file[..4].copy_from_slice(b"\x7fELF");
+        file[4] = 2; // 64-bit
+        file[5] = 1; // little-endian
+        file[0x20..0x28].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+        file[0x36..0x38].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+        file[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes()); // e_phnum
+        let strings_at = 0x100usize;
+        let version = b"go1.16.15";
+        file[strings_at..strings_at + version.len()].copy_from_slice(version);
+        let modinfo_at = strings_at + 0x20;
+        file.resize(modinfo_at, 0);
+        file.extend_from_slice(&modinfo);
+        // Go string headers: (data pointer, length).
+        let headers_at = file.len().next_multiple_of(16);
+        file.resize(headers_at, 0);
+        for (at, len) in [(strings_at, version.len()), (modinfo_at, modinfo.len())] {
+            file.extend_from_slice(&(BASE + at as u64).to_le_bytes());
+            file.extend_from_slice(&(len as u64).to_le_bytes());
+        }
+        let info_at = file.len().next_multiple_of(16);
+        file.resize(info_at, 0);
+        file.extend_from_slice(MAGIC);
+        file.extend_from_slice(&[8, 0]); // pointer size 8, little-endian, pointers follow
+        file.extend_from_slice(&(BASE + headers_at as u64).to_le_bytes());
+        file.extend_from_slice(&(BASE + headers_at as u64 + 16).to_le_bytes());
+        file.resize(file.len().next_multiple_of(16), 0);
+        let len = file.len() as u64;
+        let ph = 64;
+        file[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+        file[ph + 4..ph + 8].copy_from_slice(&6u32.to_le_bytes()); // R+W
+        file[ph + 0x10..ph + 0x18].copy_from_slice(&BASE.to_le_bytes()); // p_vaddr
+        file[ph + 0x20..ph + 0x28].copy_from_slice(&len.to_le_bytes()); // p_filesz
+        file[ph + 0x28..ph + 0x30].copy_from_slice(&len.to_le_bytes()); // p_memsz
+        file
+    }
+
+    #[test]
+    fn the_pointer_format_is_followed_through_the_segments() {
+        let file = pointer_format_binary();
+        let elf = Elf::parse(&file).unwrap();
+        let data = find_magic(&file).unwrap();
+        let found: Vec<(String, String)> =
+            parse(data, |addr, len| elf.read_vaddr(addr, len)).into_iter().map(|p| (p.name, p.version)).collect();
+        let expected = [("old/app", "0.9.0"), ("github.com/pkg/errors", "0.9.1"), ("stdlib", "1.16.15")];
+        assert_eq!(found, expected.map(|(n, v)| (n.to_string(), v.to_string())));
+        // Without the rest of the file (a binary streamed past), the pointers lead nowhere.
+        assert!(parse(data, |_, _| None).is_empty());
+    }
+
+    #[test]
+    fn a_binary_without_sections_is_searched_in_its_writable_segment() {
+        let found = crate::parse::elf::tests::packages_of(&pointer_format_binary());
+        assert_eq!(found.len(), 3);
+    }
+}

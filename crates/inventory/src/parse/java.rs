@@ -35,10 +35,11 @@ fn artifacts(data: &[u8], path: &str, limits: &Limits, descend: bool, found: &mu
                 artifact.path = path.to_string();
                 found.push(artifact);
             }
-        } else if descend && name.to_ascii_lowercase().ends_with(".jar") {
-            if let Some(inner) = read_entry(&mut entry, limits.max_file_bytes) {
-                artifacts(&inner, &format!("{path}!/{name}"), limits, false, found);
-            }
+        } else if descend
+            && name.to_ascii_lowercase().ends_with(".jar")
+            && let Some(inner) = read_entry(&mut entry, limits.max_file_bytes)
+        {
+            artifacts(&inner, &format!("{path}!/{name}"), limits, false, found);
         }
     }
 }

@@ -37,8 +37,7 @@ fn read_blobs(data: &[u8]) -> Result<Vec<Vec<u8>>, rusqlite::Error> {
     let mut db = Connection::open_in_memory_with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
     db.deserialize(DatabaseName::Main, sqlite_buffer(data)?, true)?;
     let mut statement = db.prepare("SELECT blob FROM Packages ORDER BY hnum")?;
-    let blobs = statement.query_map([], |row| row.get::<_, Vec<u8>>(0))?.collect();
-    blobs
+    statement.query_map([], |row| row.get::<_, Vec<u8>>(0))?.collect()
 }
 
 /// A copy of the database in memory SQLite allocated, as `sqlite3_deserialize` requires.
@@ -137,5 +136,65 @@ impl<'a> Header<'a> {
             return None;
         }
         read_uint(self.store, offset, 4, false).map(|n| n as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_rpm_names() {
+        let cases = [
+            ("openssl-3.0.7-27.el9.src.rpm", Some(("openssl", "3.0.7-27.el9"))),
+            ("python-setuptools-53.0.0-12.el9.src.rpm", Some(("python-setuptools", "53.0.0-12.el9"))),
+            ("kernel-5.14.0-427.13.1.el9_4.nosrc.rpm", Some(("kernel", "5.14.0-427.13.1.el9_4"))),
+            ("(none)", None),
+            ("bash-5.1.src.rpm", None),
+        ];
+        for (file, expected) in cases {
+            let expected = expected.map(|(n, v)| (n.to_string(), v.to_string()));
+            assert_eq!(split_source_rpm(file), expected, "{file}");
+        }
+    }
+
+    /// A header blob with the given (tag, type, data) entries.
+    fn header(entries: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let (mut index, mut store) = (Vec::new(), Vec::new());
+        for (tag, kind, data) in entries {
+            for n in [*tag, *kind, store.len() as u32, 1] {
+                index.extend_from_slice(&n.to_be_bytes());
+            }
+            store.extend_from_slice(data);
+        }
+        let mut blob = (entries.len() as u32).to_be_bytes().to_vec();
+        blob.extend_from_slice(&(store.len() as u32).to_be_bytes());
+        blob.extend(index);
+        blob.extend(store);
+        blob
+    }
+
+    #[test]
+    fn headers_without_epoch_or_source_and_broken_headers() {
+        let blob = header(&[
+            (TAG_NAME, TYPE_STRING, b"curl\0"),
+            (TAG_VERSION, TYPE_STRING, b"7.76.1\0"),
+            (TAG_RELEASE, TYPE_STRING, b"29.el9_4\0"),
+        ]);
+        let package = package_from_header(&blob).unwrap();
+        assert_eq!((package.name.as_str(), package.version.as_str()), ("curl", "7.76.1-29.el9_4"));
+        assert_eq!(package.source.unwrap().name, "curl");
+        let key = header(&[
+            (TAG_NAME, TYPE_STRING, b"gpg-pubkey\0"),
+            (TAG_VERSION, TYPE_STRING, b"b86b3716\0"),
+            (TAG_RELEASE, TYPE_STRING, b"61e69f29\0"),
+        ]);
+        assert!(package_from_header(&key).is_none(), "signing keys are not packages");
+        for cut in 0..blob.len() {
+            assert!(package_from_header(&blob[..cut]).is_none());
+        }
+        let unterminated = header(&[(TAG_NAME, TYPE_STRING, b"curl")]);
+        assert!(package_from_header(&unterminated).is_none());
+        assert!(parse_sqlite(b"SQLite format 3\0 but nothing else").is_empty());
     }
 }
