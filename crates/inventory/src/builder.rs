@@ -255,6 +255,7 @@ fn parse_target(target: Target, path: &str, data: &[u8], limits: &Limits) -> Opt
         Target::DpkgStatusDir => parse::dpkg::parse(data, false),
         Target::Apk => parse::apk::parse(data),
         Target::RpmSqlite => parse::rpm::parse_sqlite(data),
+        Target::RpmBdb => parse::rpm::parse_bdb(data),
         Target::PythonMetadata => parse::python::parse(data),
         Target::NpmPackage => parse::npm::parse_package_json(data),
         Target::NpmLock => parse::npm::parse_lock(data),

@@ -13,7 +13,7 @@
 //!   packages their OSV ecosystem (`Debian:12`, `Ubuntu:22.04:LTS`, `Alpine:v3.20`,
 //!   `AlmaLinux:9`, …);
 //! - dpkg (`var/lib/dpkg/status`, distroless `status.d/`), apk (`lib/apk/db/installed`) and
-//!   rpm (`rpmdb.sqlite`) databases, with source packages;
+//!   rpm (`rpmdb.sqlite`, Berkeley DB `Packages`) databases, with source packages;
 //! - Python distributions (`*.dist-info/METADATA`, `*.egg-info`), npm packages
 //!   (`node_modules/**/package.json`, lock files), `Cargo.lock` files, jars with Maven
 //!   `pom.properties` (one nesting level deep);

@@ -38,6 +38,7 @@ pub(crate) enum Target {
     DpkgStatusDir,
     Apk,
     RpmSqlite,
+    RpmBdb,
     PythonMetadata,
     NpmPackage,
     NpmLock,
@@ -57,6 +58,7 @@ pub(crate) fn classify(path: &str) -> Option<Target> {
         // rpm >= 4.16 moved the database to usr/lib/sysimage (Fedora, RHEL 10); var/lib/rpm is
         // then a symlink to it.
         ("var/lib/rpm" | "usr/lib/sysimage/rpm", "rpmdb.sqlite") => Target::RpmSqlite,
+        ("var/lib/rpm", "Packages") => Target::RpmBdb,
         (dir, "METADATA") if dir.ends_with(".dist-info") => Target::PythonMetadata,
         (dir, "PKG-INFO") if dir.ends_with(".egg-info") => Target::PythonMetadata,
         // distutils and old setuptools write the egg-info as one file rather than a directory.
@@ -126,6 +128,8 @@ mod tests {
             ("lib/apk/db/installed", Some(Apk)),
             ("var/lib/rpm/rpmdb.sqlite", Some(RpmSqlite)),
             ("usr/lib/sysimage/rpm/rpmdb.sqlite", Some(RpmSqlite)),
+            ("var/lib/rpm/Packages", Some(RpmBdb)),
+            ("var/lib/rpm/Packages.db", None),
             ("usr/lib/python3.12/site-packages/pip-24.0.dist-info/METADATA", Some(PythonMetadata)),
             ("usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO", Some(PythonMetadata)),
             ("usr/lib/python3/dist-packages/python_apt-2.6.0.egg-info", Some(PythonMetadata)),

@@ -142,6 +142,21 @@ fn rpm_sqlite_database_names_packages_epochs_and_source_rpms() {
 }
 
 #[test]
+fn rpm_berkeley_db_database_names_the_same_packages() {
+    let os_release = "NAME=\"Rocky Linux\"\nVERSION=\"8.10 (Green Obsidian)\"\nID=\"rocky\"\nVERSION_ID=\"8.10\"\n";
+    let layer = Layer::new()
+        .file("etc/os-release", os_release)
+        .file("var/lib/rpm/Packages", fixture("rpmdb-bdb-Packages"))
+        .gzip();
+    let inventory = inventory(&[(OCI_GZIP, layer)]);
+    assert_eq!(of_kind(&inventory, PackageKind::Rpm).len(), 5);
+    let openssl = find(&inventory, "openssl-libs");
+    assert_eq!((openssl.version.as_str(), openssl.ecosystem.as_str()), ("1:3.0.7-27.el9", "Rocky Linux:8"));
+    assert_eq!(openssl.source.as_ref().unwrap().name, "openssl");
+    assert_eq!(openssl.path, "var/lib/rpm/Packages");
+}
+
+#[test]
 fn a_corrupt_rpm_database_names_nothing_and_fails_nothing() {
     let mut db = fixture("rpmdb.sqlite");
     db.truncate(db.len() / 3);

@@ -186,6 +186,7 @@ fn mutated_layers_never_panic() {
         .file("var/lib/dpkg/status", fixture("dpkg-status"))
         .file("lib/apk/db/installed", "P:musl\nV:1.2.5-r0\no:musl\n")
         .file("var/lib/rpm/rpmdb.sqlite", fixture("rpmdb.sqlite"))
+        .file("var/lib/rpm/Packages", fixture("rpmdb-bdb-Packages"))
         .pax_file("usr/lib/python3/site-packages/x-1.dist-info/METADATA", b"Name: x\nVersion: 1\n")
         .file("app/package-lock.json", r#"{"packages":{"node_modules/a":{"version":"1"}}}"#)
         .file(

@@ -7,8 +7,12 @@
 //! SQLite is hardened against corrupt files. It is deserialised rather than written to a
 //! temporary file because this crate does no disk I/O of its own.
 //!
-//! The header blob format (rpm's `headerImport`) is small and has no Rust crate worth its
-//! weight, so it is parsed here.
+//! Older rpm (RHEL/CentOS 7 and 8, AlmaLinux and Rocky 8, Amazon Linux 2) keeps the same
+//! header blobs in a Berkeley DB hash file, `Packages`. No Rust crate reads Berkeley DB, and
+//! only the part rpm uses is needed (hash pages whose values sit on overflow-page chains), so
+//! that is parsed here, as are the header blobs (rpm's `headerImport` format), which have no
+//! crate worth its weight either. SUSE's NDB format (`Packages.db`) is not read: Debian's rpm,
+//! the only one at hand to make a real fixture with, cannot write it.
 
 use rusqlite::{Connection, DatabaseName, OpenFlags};
 
@@ -38,6 +42,85 @@ fn read_blobs(data: &[u8]) -> Result<Vec<Vec<u8>>, rusqlite::Error> {
     db.deserialize(DatabaseName::Main, sqlite_buffer(data)?, true)?;
     let mut statement = db.prepare("SELECT blob FROM Packages ORDER BY hnum")?;
     statement.query_map([], |row| row.get::<_, Vec<u8>>(0))?.collect()
+}
+
+/// The installed packages in a Berkeley DB `Packages` file.
+pub(crate) fn parse_bdb(data: &[u8]) -> Vec<Package> {
+    bdb_values(data).iter().filter_map(|blob| package_from_header(blob)).collect()
+}
+
+const BDB_HASH_MAGIC: u64 = 0x0006_1561;
+const BDB_PAGE_HEADER: usize = 26;
+const P_HASH_UNSORTED: u8 = 2;
+const P_OVERFLOW: u8 = 7;
+const P_HASHMETA: u8 = 8;
+const P_HASH: u8 = 13;
+const H_KEYDATA: u8 = 1;
+const H_OFFPAGE: u8 = 3;
+
+/// Every value of a Berkeley DB hash database. The file is in its writer's byte order, which
+/// the magic number tells. Values live inline on hash pages (`H_KEYDATA`) or, for anything
+/// the size of an rpm header, on a chain of overflow pages (`H_OFFPAGE`).
+fn bdb_values(data: &[u8]) -> Vec<Vec<u8>> {
+    let little = match (read_uint(data, 12, 4, true), read_uint(data, 12, 4, false)) {
+        (Some(BDB_HASH_MAGIC), _) => true,
+        (_, Some(BDB_HASH_MAGIC)) => false,
+        _ => return Vec::new(),
+    };
+    let page_size = read_uint(data, 20, 4, little).unwrap_or(0) as usize;
+    if !(512..=65536).contains(&page_size) || data.get(25) != Some(&P_HASHMETA) {
+        return Vec::new();
+    }
+    let page = |n: u64| slice(data, n.checked_mul(page_size as u64)?, page_size as u64);
+    let u16_at = |page: &[u8], at: usize| read_uint(page, at as u64, 2, little).map(|n| n as usize);
+    let pages = (data.len() / page_size) as u64;
+    let mut values = Vec::new();
+    for number in 1..pages {
+        let Some(hash_page) = page(number).filter(|p| p[25] == P_HASH || p[25] == P_HASH_UNSORTED) else { continue };
+        let entries = u16_at(hash_page, 20).unwrap_or(0);
+        let offsets: Vec<usize> = (0..entries).map_while(|i| u16_at(hash_page, BDB_PAGE_HEADER + 2 * i)).collect();
+        // Entries alternate key, value; an inline item runs to the start of the one before it.
+        for i in (1..offsets.len()).step_by(2) {
+            let Some(item) = hash_page.get(offsets[i]..) else { continue };
+            let value = match item.first() {
+                Some(&H_KEYDATA) => hash_page.get(offsets[i] + 1..offsets[i - 1]).map(<[u8]>::to_vec),
+                Some(&H_OFFPAGE) => {
+                    let start = read_uint(item, 4, 4, little);
+                    let len = read_uint(item, 8, 4, little);
+                    start.zip(len).and_then(|(start, len)| overflow_chain(&page, start, len, pages, little))
+                }
+                _ => None,
+            };
+            values.extend(value);
+        }
+    }
+    values
+}
+
+/// `len` bytes from a chain of overflow pages starting at page `start`. The chain is walked at
+/// most once per page of the file, so a corrupt file that loops ends.
+fn overflow_chain<'a>(
+    page: &impl Fn(u64) -> Option<&'a [u8]>,
+    start: u64,
+    len: u64,
+    pages: u64,
+    little: bool,
+) -> Option<Vec<u8>> {
+    let mut value = Vec::new();
+    let mut next = start;
+    for _ in 0..pages {
+        let overflow = page(next).filter(|p| p[25] == P_OVERFLOW)?;
+        let used = read_uint(overflow, 22, 2, little)? as usize;
+        value.extend_from_slice(overflow.get(BDB_PAGE_HEADER..BDB_PAGE_HEADER + used)?);
+        if value.len() as u64 > len {
+            return None;
+        }
+        next = read_uint(overflow, 16, 4, little)?;
+        if next == 0 {
+            return (value.len() as u64 == len).then_some(value);
+        }
+    }
+    None
 }
 
 /// A copy of the database in memory SQLite allocated, as `sqlite3_deserialize` requires.
