@@ -5,7 +5,9 @@
 
 /// Limits for [`crate::InventoryBuilder`]. The defaults suit real images, including large ones
 /// (CUDA and ML images have multi-gigabyte layers and node trees have hundreds of thousands of
-/// files), while keeping memory to tens of megabytes per inventory.
+/// files). Memory stays within a few times `max_file_bytes` (a jar and one jar inside it, an
+/// rpm database and SQLite's copy of it) plus a zstd window of at most 128 MiB, however hostile
+/// the layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Decompressed bytes of one layer's tar stream (decompression bombs). Default 16 GiB.

@@ -85,6 +85,8 @@ impl PackageKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     pub path: String,
+    /// Stored beside the path: `{"path": …, "reason": "too_large", "size": …}`.
+    #[serde(flatten)]
     pub reason: SkipReason,
 }
 

@@ -161,6 +161,9 @@ fn a_file_over_the_size_limit_is_skipped_not_an_error() {
             Skipped { path: "var/lib/dpkg/status".into(), reason: SkipReason::TooLarge { size: status.len() as u64 } },
         ]
     );
+    let json = serde_json::to_value(&inventory.skipped[0]).unwrap();
+    assert_eq!(json, serde_json::json!({"path": "app/app.jar", "reason": "too_large", "size": 10_000}));
+    assert_eq!(serde_json::from_value::<Skipped>(json).unwrap(), inventory.skipped[0]);
 }
 
 /// A small deterministic generator, so that a failure can be replayed.

@@ -14,6 +14,7 @@
 //! crate worth its weight either. SUSE's NDB format (`Packages.db`) is not read: Debian's rpm,
 //! the only one at hand to make a real fixture with, cannot write it.
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, DatabaseName, OpenFlags};
 
 use crate::model::{Package, PackageKind};
@@ -39,6 +40,8 @@ pub(crate) fn parse_sqlite(data: &[u8]) -> Vec<Package> {
 
 fn read_blobs(data: &[u8]) -> Result<Vec<Vec<u8>>, rusqlite::Error> {
     let mut db = Connection::open_in_memory_with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    // The file comes from an image: SQLite's defensive mode is its setting for untrusted ones.
+    db.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     db.deserialize(DatabaseName::Main, sqlite_buffer(data)?, true)?;
     let mut statement = db.prepare("SELECT blob FROM Packages ORDER BY hnum")?;
     statement.query_map([], |row| row.get::<_, Vec<u8>>(0))?.collect()
@@ -130,22 +133,22 @@ fn overflow_chain<'a>(
 /// the rollback journal. Pages still in a `-wal` file beside the database are not seen; images
 /// are built after rpm has checkpointed, which leaves that file empty.
 fn sqlite_buffer(data: &[u8]) -> Result<rusqlite::serialize::OwnedData, rusqlite::Error> {
-    let mut copy = data.to_vec();
-    if copy.len() >= 20 && copy[18] == 2 && copy[19] == 2 {
-        copy[18] = 1;
-        copy[19] = 1;
-    }
-    let len = copy.len();
-    // SAFETY: sqlite3_malloc64 returns either null (checked) or a buffer of `len` bytes that
-    // we own; `copy` is `len` bytes and cannot overlap it. OwnedData takes the buffer over and
+    let len = data.len();
+    let out_of_memory = || rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOMEM), None);
+    // SAFETY: sqlite3_malloc64 returns either null (checked) or a buffer of at least `len`
+    // bytes that we own and that cannot overlap `data`. OwnedData takes the buffer over and
     // hands it to SQLite, which frees it with sqlite3_free.
-    unsafe {
-        let ptr = rusqlite::ffi::sqlite3_malloc64(len.max(1) as u64).cast::<u8>();
-        let ptr = std::ptr::NonNull::new(ptr)
-            .ok_or(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOMEM), None))?;
-        std::ptr::copy_nonoverlapping(copy.as_ptr(), ptr.as_ptr(), len);
-        Ok(rusqlite::serialize::OwnedData::from_raw_nonnull(ptr, len))
-    }
+    let buffer = unsafe {
+        let ptr = std::ptr::NonNull::new(rusqlite::ffi::sqlite3_malloc64(len.max(1) as u64).cast::<u8>())
+            .ok_or_else(out_of_memory)?;
+        std::ptr::copy_nonoverlapping(data.as_ptr(), ptr.as_ptr(), len);
+        if len >= 20 && data[18] == 2 && data[19] == 2 {
+            ptr.as_ptr().add(18).write(1);
+            ptr.as_ptr().add(19).write(1);
+        }
+        rusqlite::serialize::OwnedData::from_raw_nonnull(ptr, len)
+    };
+    Ok(buffer)
 }
 
 /// The package a header blob describes: an index of (tag, type, offset, count) entries and the
