@@ -94,15 +94,20 @@ impl<R: Read> TarReader<R> {
     }
 
     /// Reads the current entry's body whole, or returns `None` (leaving it to be skipped) if it
-    /// is longer than `max`.
+    /// is longer than `max`. Memory grows with the bytes that arrive, not with the size the
+    /// header claims.
     pub fn read_body(&mut self, max: u64) -> Result<Option<Vec<u8>>, LayerError> {
         if self.body_left > max {
             return Ok(None);
         }
-        let mut buf = vec![0; self.body_left as usize];
-        let mut filled = 0;
-        while filled < buf.len() {
-            filled += self.read_body_chunk(&mut buf[filled..])?;
+        const STEP: usize = 64 << 10;
+        let total = self.body_left as usize;
+        let mut buf = Vec::new();
+        while buf.len() < total {
+            let start = buf.len();
+            buf.resize(total.min(start + STEP), 0);
+            let n = self.read_body_chunk(&mut buf[start..])?;
+            buf.truncate(start + n);
         }
         Ok(Some(buf))
     }
