@@ -1089,7 +1089,6 @@ def fmt_val(v, fmt):
 
 
 def render_table(rows: list[dict]) -> str:
-    out = []
     hdr = ["metric", "unit", "wharf", "reference", "wharf/ref", "wharf target", "met"]
     body = []
     for r in rows:
@@ -1108,17 +1107,19 @@ def render_table(rows: list[dict]) -> str:
                     met = "yes" if ok else "NO"
         body.append([r["metric"], r["unit"], fmt_val(w, r["fmt"]), fmt_val(ref, r["fmt"]), ratio,
                      tgt, met])
+    return markdown_table(hdr, body, right={2, 3, 4})
+
+
+def markdown_table(hdr: list[str], body: list[list], right: set[int]) -> str:
+    """A Markdown table padded to line up in a terminal; columns in `right` align right."""
     widths = [max(len(str(x[i])) for x in [hdr] + body) for i in range(len(hdr))]
-    right = {2, 3, 4}
 
     def line(cells):
         return "| " + " | ".join(str(c).rjust(widths[i]) if i in right else str(c).ljust(widths[i])
                                  for i, c in enumerate(cells)) + " |"
-    out.append(line(hdr))
-    out.append("|" + "|".join(("-" * (w + 1) + ":" if i in right else "-" * (w + 2))
-                              for i, w in enumerate(widths)) + "|")
-    for b in body:
-        out.append(line(b))
+    out = [line(hdr), "|" + "|".join(("-" * (w + 1) + ":" if i in right else "-" * (w + 2))
+                                     for i, w in enumerate(widths)) + "|"]
+    out += [line(b) for b in body]
     return "\n".join(out)
 
 
