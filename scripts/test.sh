@@ -95,6 +95,7 @@ APT_PACKAGES=(
     skopeo podman uidmap fuse-overlayfs slirp4netns # real clients
     busybox-static                                  # the rootfs of test images
     procps iproute2                                 # ps/ss for diagnostics
+    rpm shfmt                                       # scanning tests: rpmdb builder, a Go 1.19 binary
 )
 
 apt_setup() {
