@@ -12,8 +12,10 @@ mod lifecycle;
 mod manifests;
 mod model;
 mod repositories;
+mod scans;
 mod templates;
 mod uploads;
+mod vulndb;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,6 +29,8 @@ pub use identity::{AccessKey, ROOT, Role, User};
 pub use lifecycle::StoredPreview;
 pub use model::*;
 pub use repositories::{InitialPolicies, StoredLifecyclePolicy};
+pub use scans::{ScanJob, ScanOutcome, ScanSummary, StaleScan, StoredScan};
+pub use vulndb::{VulnDbImport, VulnLookup, VulnRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {

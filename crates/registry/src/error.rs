@@ -101,6 +101,20 @@ pub enum RegistryError {
     /// ECR's `ImageStorageClassUpdateNotSupportedException`.
     #[error("{0}")]
     StorageClassUpdateNotSupported(String),
+    #[error("Image scan does not exist for the image with '{digest}' in the repository with name '{name}'")]
+    ScanNotFound { digest: String, name: String },
+    /// ECR's one scan per image per 24 hours.
+    #[error("The scan quota per image has been exceeded. Wait and try again.")]
+    ScanLimitExceeded,
+    /// An artifact that is not a container image, which cannot be scanned.
+    #[error("{0}")]
+    UnsupportedImageType(String),
+    /// An archived image, which cannot be scanned.
+    #[error("The image with digest '{0}' is archived and cannot be scanned")]
+    ImageArchived(String),
+    /// A vulnerability database import that could not be read.
+    #[error("vulnerability database: {0}")]
+    VulnDb(String),
     /// A background collection stalled past its lease and another took over.
     #[error("the garbage collection lease was lost to another collection")]
     GcLeaseLost,

@@ -12,6 +12,7 @@ mod lifecycle;
 mod manifests;
 mod pulls;
 mod repositories;
+pub mod scanning;
 mod templates;
 mod uploads;
 
@@ -60,6 +61,8 @@ pub struct Registry {
     /// Upload session → repository id.
     uploads: ReadCache<String, i64>,
     pulls: PullRecorder,
+    /// Wakes this process's scan workers when it queues a scan.
+    scan_wakeup: tokio::sync::Notify,
 }
 
 impl Registry {
@@ -72,6 +75,7 @@ impl Registry {
             blob_links: ReadCache::new(small, config.cache_ttl),
             uploads: ReadCache::new(small, config.cache_ttl),
             pulls: PullRecorder::default(),
+            scan_wakeup: tokio::sync::Notify::new(),
             meta,
             blobs,
             config,

@@ -153,6 +153,7 @@ impl Registry {
             }
         }
         self.manifests.invalidate(&(repo.id, reference.clone()));
+        self.queue_scan_on_push(&repo, &digest).await;
         Ok(PushedManifest { digest, subject: parsed.subject.map(|s| s.digest) })
     }
 

@@ -126,6 +126,16 @@ pub struct Settings {
     /// Upload sessions nobody has written to for this long are deleted, in seconds.
     #[arg(long, env = "WHARF_UPLOAD_MAX_AGE_SECS", global = true, value_name = "SECS")]
     pub upload_max_age_secs: Option<u64>,
+
+    /// Image scans this node runs at a time (scans are queued in the metadata store and any
+    /// node takes them); 0: this node runs none.
+    #[arg(long, env = "WHARF_SCAN_WORKERS", global = true, value_name = "N")]
+    pub scan_workers: Option<usize>,
+
+    /// The most bytes one layer may decompress to when a scan reads it (decompression
+    /// bombs fail the scan instead of the server).
+    #[arg(long, env = "WHARF_SCAN_MAX_LAYER_BYTES", global = true, value_name = "BYTES")]
+    pub scan_max_layer_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -172,6 +182,8 @@ pub struct Config {
     pub gc_interval: Option<Duration>,
     pub gc: wharf_registry::GcOptions,
     pub lifecycle_interval: Duration,
+    pub scan_workers: usize,
+    pub scan: wharf_registry::scanning::ScanLimits,
 }
 
 impl Settings {
@@ -215,7 +227,9 @@ impl Settings {
             gc_interval_secs,
             gc_grace_secs,
             upload_max_age_secs,
-            lifecycle_interval_secs
+            lifecycle_interval_secs,
+            scan_workers,
+            scan_max_layer_bytes
         )
     }
 
@@ -253,7 +267,13 @@ impl Settings {
             // inside one request, so a live upload is never taken for abandoned.
             return Err(ConfigError::Invalid("upload_max_age_secs must be at least 60".into()));
         }
+        let mut scan = wharf_registry::scanning::ScanLimits::default();
+        if let Some(bytes) = self.scan_max_layer_bytes {
+            scan.inventory.max_layer_bytes = bytes;
+        }
         Ok(Config {
+            scan_workers: self.scan_workers.unwrap_or(1),
+            scan,
             lifecycle_interval: Duration::from_secs(self.lifecycle_interval_secs.unwrap_or(24 * 3600).max(1)),
             gc_interval: Some(self.gc_interval_secs.unwrap_or(600)).filter(|&s| s > 0).map(Duration::from_secs),
             gc: wharf_registry::GcOptions {

@@ -18,6 +18,7 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tracing::{debug, info, warn};
+use wharf_registry::scanning::ScanLimits;
 use wharf_registry::{GcOptions, Quiet};
 
 use crate::connection::Connection;
@@ -47,6 +48,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let lifecycle = tokio::spawn(run_lifecycle(registry.clone(), config.lifecycle_interval));
     let collector =
         config.gc_interval.map(|every| tokio::spawn(collect_garbage(registry.clone(), every, config.gc.clone())));
+    let mut scanners: Vec<_> =
+        (0..config.scan_workers).map(|_| tokio::spawn(run_scans(registry.clone(), config.scan))).collect();
+    if config.scan_workers > 0 {
+        scanners.push(tokio::spawn(rematch_scans(registry.clone())));
+    }
 
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -91,6 +97,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     flusher.abort();
     lifecycle.abort();
+    // A scan cut short keeps its lease; another node (or this one, restarted) takes it over
+    // when the lease runs out.
+    for scanner in scanners {
+        scanner.abort();
+    }
     if let Some(collector) = collector {
         // A collection cut short is finished by the next one (see wharf_registry::gc).
         collector.abort();
@@ -157,6 +168,40 @@ async fn collect_garbage(registry: Arc<wharf_registry::Registry>, every: Duratio
             Ok(Some(report)) => info!(?report, "garbage collected"),
             Ok(None) => debug!("another garbage collection is running"),
             Err(e) => warn!(error = %e, "garbage collection failed"),
+        }
+    }
+}
+
+/// Runs queued scans, waking up when this process queues one and every second for those
+/// other nodes queue.
+async fn run_scans(registry: Arc<wharf_registry::Registry>, limits: ScanLimits) {
+    loop {
+        match registry.run_next_scan(&limits).await {
+            Ok(true) => {}
+            Ok(false) => registry.wait_for_scans(Duration::from_secs(1)).await,
+            Err(e) => {
+                warn!(error = %e, "running a scan failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Matches continuous scans again whenever a new vulnerability database is imported.
+async fn rematch_scans(registry: Arc<wharf_registry::Registry>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(2));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut done = None;
+    loop {
+        interval.tick().await;
+        match registry.rematch_continuous_scans(done).await {
+            Ok((db, changed)) => {
+                if changed > 0 {
+                    info!(scans = changed, "continuous scans matched against the new vulnerability database");
+                }
+                done = db;
+            }
+            Err(e) => warn!(error = %e, "matching continuous scans again failed"),
         }
     }
 }

@@ -134,18 +134,28 @@ fn same_name(scheme: VersionScheme, a: &str, b: &str) -> bool {
     if scheme != VersionScheme::Pep440 {
         return a == b;
     }
-    let normalize = |name: &str| {
-        let mut normalized = String::with_capacity(name.len());
-        for c in name.chars() {
-            match c {
-                '-' | '_' | '.' if normalized.ends_with('-') => {}
-                '-' | '_' | '.' => normalized.push('-'),
-                c => normalized.push(c.to_ascii_lowercase()),
-            }
+    pep503(a) == pep503(b)
+}
+
+/// The form of a package name under which a database indexes advisories, so that a lookup
+/// finds every advisory [`match_package`] would accept for that name.
+pub fn package_key(ecosystem: &str, name: &str) -> String {
+    match VersionScheme::for_ecosystem(ecosystem) {
+        Some(VersionScheme::Pep440) => pep503(name),
+        _ => name.to_owned(),
+    }
+}
+
+fn pep503(name: &str) -> String {
+    let mut normalized = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '-' | '_' | '.' if normalized.ends_with('-') => {}
+            '-' | '_' | '.' => normalized.push('-'),
+            c => normalized.push(c.to_ascii_lowercase()),
         }
-        normalized
-    };
-    normalize(a) == normalize(b)
+    }
+    normalized
 }
 
 /// With several entries affecting the package, an upgrade fixes it only if it fixes every

@@ -17,7 +17,7 @@ mod severity;
 mod version;
 
 pub use cvss::{Cvss, CvssError, CvssVersion};
-pub use findings::{Finding, InstalledPackage, MatchError, SourcePackage, match_package};
+pub use findings::{Finding, InstalledPackage, MatchError, SourcePackage, match_package, package_key};
 pub use matching::{Match, affected};
 pub use osv::{Affected, Event, Package, Range, RangeKind, Record, Reference, SeverityKind, SeverityScore};
 pub use severity::{Assessment, Severity, SeveritySource, assess};

@@ -33,15 +33,9 @@ pub struct EventsArgs {
     json: bool,
 }
 
-fn region(config: &Config, region: Option<String>) -> anyhow::Result<String> {
-    let region = region.unwrap_or_else(|| config.regions[0].clone());
-    anyhow::ensure!(config.regions.contains(&region), "region '{region}' is not served by this registry");
-    Ok(region)
-}
-
 pub async fn run(command: LifecycleCommand, registry: &Registry, config: &Config) -> anyhow::Result<()> {
     let LifecycleCommand::Run { names, region: wanted, json } = command;
-    let region = region(config, wanted)?;
+    let region = crate::served_region(config, wanted)?;
     let actions: Vec<LifecycleAction> = if names.is_empty() {
         // Every policy is due when the interval is zero.
         registry.run_due_lifecycle_policies(std::time::Duration::ZERO).await?
@@ -69,7 +63,7 @@ pub async fn run(command: LifecycleCommand, registry: &Registry, config: &Config
 }
 
 pub async fn events(args: EventsArgs, registry: &Registry, config: &Config) -> anyhow::Result<()> {
-    let region = region(config, args.region)?;
+    let region = crate::served_region(config, args.region)?;
     let mut after = 0;
     loop {
         let page = registry.meta().events(&config.account_id, &region, args.repository.as_deref(), after, 1000).await?;

@@ -4,6 +4,7 @@ mod admin;
 mod gc;
 mod lifecycle;
 mod login;
+mod scan;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -42,6 +43,12 @@ enum Command {
     Lifecycle(lifecycle::LifecycleCommand),
     /// What the registry did on its own (lifecycle expirations and transitions).
     Events(lifecycle::EventsArgs),
+    /// The offline vulnerability database that scans match against.
+    #[command(subcommand)]
+    Vulndb(scan::VulnDbCommand),
+    /// Scan an image now (with the registry's scan type) and print its findings. The result
+    /// is stored as the image's scan.
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Subcommand)]
@@ -96,12 +103,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             services.access.meta().close().await;
             result
         }
-        Command::Gc(_) | Command::Lifecycle(_) | Command::Events(_) => {
+        Command::Gc(_) | Command::Lifecycle(_) | Command::Events(_) | Command::Vulndb(_) | Command::Scan(_) => {
             let registry = wharf_server::open(&config).await?.registry;
             let result = match command {
                 Command::Gc(args) => gc::run(args, &registry, &config.gc).await,
                 Command::Lifecycle(command) => lifecycle::run(command, &registry, &config).await,
                 Command::Events(args) => lifecycle::events(args, &registry, &config).await,
+                Command::Vulndb(command) => scan::vulndb(command, &registry).await,
+                Command::Scan(args) => scan::scan(args, &registry, &config).await,
                 _ => unreachable!("matched above"),
             };
             registry.meta().close().await;
@@ -109,6 +118,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::GetLoginPassword(args) => login::run(args, config.listen, &config.regions[0]).await,
     }
+}
+
+/// The region a command names, or the first configured one.
+fn served_region(config: &Config, region: Option<String>) -> anyhow::Result<String> {
+    let region = region.unwrap_or_else(|| config.regions[0].clone());
+    anyhow::ensure!(config.regions.contains(&region), "region '{region}' is not served by this registry");
+    Ok(region)
 }
 
 async fn repo_command(command: RepoCommand, config: &Config) -> anyhow::Result<()> {

@@ -49,6 +49,9 @@ pub enum Kind {
     LayerAlreadyExists,
     LimitExceeded,
     StorageClassUpdateNotSupported,
+    ScanNotFound,
+    UnsupportedImageType,
+    ImageArchived,
     Server,
 }
 
@@ -94,6 +97,9 @@ impl Kind {
             Kind::StorageClassUpdateNotSupported => {
                 (S::BAD_REQUEST, "ImageStorageClassUpdateNotSupportedException", "ValidationError")
             }
+            Kind::ScanNotFound => (S::BAD_REQUEST, "ScanNotFoundException", "ValidationError"),
+            Kind::UnsupportedImageType => (S::BAD_REQUEST, "UnsupportedImageTypeException", "ValidationError"),
+            Kind::ImageArchived => (S::BAD_REQUEST, "ImageArchivedException", "ValidationError"),
             Kind::Server => (S::INTERNAL_SERVER_ERROR, "ServerException", "InternalFailure"),
         }
     }
@@ -211,6 +217,9 @@ impl From<RegistryError> for ApiError {
             RegistryError::BlobExists { .. } => Kind::LayerAlreadyExists,
             RegistryError::TooLarge(_) => Kind::LimitExceeded,
             RegistryError::StorageClassUpdateNotSupported(_) => Kind::StorageClassUpdateNotSupported,
+            RegistryError::ScanNotFound { .. } => Kind::ScanNotFound,
+            RegistryError::ScanLimitExceeded => Kind::LimitExceeded,
+            RegistryError::ImageArchived(_) => Kind::ImageArchived,
             RegistryError::InvalidParameter(_)
             | RegistryError::InvalidName(_)
             | RegistryError::InvalidTag(_)

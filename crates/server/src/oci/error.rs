@@ -96,6 +96,11 @@ impl From<RegistryError> for OciError {
             | RegistryError::PreviewNotFound { .. }
             | RegistryError::NoSuchEntity(_)
             | RegistryError::EntityExists(_)
+            | RegistryError::ScanNotFound { .. }
+            | RegistryError::ScanLimitExceeded
+            | RegistryError::UnsupportedImageType(_)
+            | RegistryError::ImageArchived(_)
+            | RegistryError::VulnDb(_)
             | RegistryError::GcLeaseLost
             | RegistryError::Meta(_)
             | RegistryError::Storage(_) => {

@@ -5,8 +5,9 @@
 use axum::response::Response;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use wharf_meta::{ImageFilter, ImageRecord, ImageStatus, RepositoryKey, TagStatus};
+use wharf_meta::{ImageFilter, ImageRecord, ImageStatus, RepositoryKey, ScanSummary, TagStatus};
 use wharf_oci::{Algorithm, Digest, Reference, validate_tag};
+use wharf_registry::scanning::report;
 use wharf_registry::{RegistryError, StorageClass};
 
 use super::{Call, check_length, output, paging};
@@ -17,9 +18,9 @@ use crate::api::error::{ApiError, Kind};
 #[serde(rename_all = "camelCase")]
 pub struct ImageId {
     #[serde(skip_serializing_if = "Option::is_none")]
-    image_digest: Option<String>,
+    pub(super) image_digest: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    image_tag: Option<String>,
+    pub(super) image_tag: Option<String>,
 }
 
 /// A per-image problem of a batch operation: reported, not thrown.
@@ -366,10 +367,29 @@ struct ImageDetail {
     last_archived_at: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_activated_at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_scan_status: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_scan_findings_summary: Option<serde_json::Value>,
 }
 
-fn detail(key: &RepositoryKey, image: ImageRecord) -> ImageDetail {
+/// The details of images, with their scans.
+async fn details(call: &Call<'_>, key: &RepositoryKey, images: Vec<ImageRecord>) -> Result<Vec<ImageDetail>, ApiError> {
+    let digests: Vec<String> = images.iter().map(|i| i.digest.clone()).collect();
+    let scans = call.app.registry.scan_summaries(key, &digests).await?;
+    Ok(images
+        .into_iter()
+        .map(|i| {
+            let scan = scans.get(&i.digest);
+            detail(key, i, scan)
+        })
+        .collect())
+}
+
+fn detail(key: &RepositoryKey, image: ImageRecord, scan: Option<&ScanSummary>) -> ImageDetail {
     ImageDetail {
+        image_scan_status: scan.map(|s| report::scan_status(&s.status, s.description.as_deref())),
+        image_scan_findings_summary: scan.filter(|s| s.status == "COMPLETE").map(report::findings_summary),
         registry_id: key.account.clone(),
         repository_name: key.name.clone(),
         image_digest: image.digest,
@@ -449,13 +469,13 @@ pub async fn describe_images(call: Call<'_>) -> Result<Response, ApiError> {
             return Err(paging::not_with_ids("imageIds"));
         }
         check_length("imageIds", ids.len(), 100)?;
-        let image_details = describe_ids(&call, &key, &ids).await?;
+        let image_details = details(&call, &key, named_images(&call, &key, &ids).await?).await?;
         return output(&DescribeOutput { image_details, next_token: None });
     }
     let page = paging::Page::new(input.next_token.as_deref(), input.max_results, 1000, 100)?;
     let found = call.app.registry.describe_images(&key, filter, page.after.as_deref(), page.fetch()).await?;
     let (found, next_token) = page.split(found, |i| i.digest.clone());
-    output(&DescribeOutput { image_details: found.into_iter().map(|i| detail(&key, i)).collect(), next_token })
+    output(&DescribeOutput { image_details: details(&call, &key, found).await?, next_token })
 }
 
 /// ECR's `ImageNotFoundException` for an image id.
@@ -473,8 +493,8 @@ fn image_not_found(id: &ImageId, key: &RepositoryKey) -> ApiError {
     )
 }
 
-/// The details of named images; ECR throws `ImageNotFoundException` for any one missing.
-async fn describe_ids(call: &Call<'_>, key: &RepositoryKey, ids: &[ImageId]) -> Result<Vec<ImageDetail>, ApiError> {
+/// The images named by ids; ECR throws `ImageNotFoundException` for any one missing.
+pub(super) async fn named_images(call: &Call<'_>, key: &RepositoryKey, ids: &[ImageId]) -> Result<Vec<ImageRecord>, ApiError> {
     let mut digests = Vec::with_capacity(ids.len());
     for id in ids {
         let named = Named::parse(id).map_err(|f| ApiError::invalid_parameter("imageIds", &f.failure_reason))?;
@@ -492,8 +512,7 @@ async fn describe_ids(call: &Call<'_>, key: &RepositoryKey, ids: &[ImageId]) -> 
             None => return Err(image_not_found(id, key)),
         }
     }
-    let images = call.app.registry.images_by_digest(key, &digests).await?;
-    Ok(images.into_iter().map(|i| detail(key, i)).collect())
+    Ok(call.app.registry.images_by_digest(key, &digests).await?)
 }
 
 #[derive(Serialize)]

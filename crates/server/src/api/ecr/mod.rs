@@ -9,6 +9,7 @@ mod lifecycle;
 mod paging;
 mod policies;
 mod repositories;
+mod scanning;
 mod templates;
 
 use axum::response::{IntoResponse, Response};
@@ -80,6 +81,12 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, A
         "UploadLayerPart" => layers::upload_layer_part(call).await,
         "CompleteLayerUpload" => layers::complete_layer_upload(call).await,
         "GetDownloadUrlForLayer" => layers::get_download_url_for_layer(call).await,
+        "PutRegistryScanningConfiguration" => scanning::put_registry_scanning_configuration(call).await,
+        "GetRegistryScanningConfiguration" => scanning::get_registry_scanning_configuration(call).await,
+        "BatchGetRepositoryScanningConfiguration" => scanning::batch_get_repository_scanning_configuration(call).await,
+        "PutImageScanningConfiguration" => scanning::put_image_scanning_configuration(call).await,
+        "StartImageScan" => scanning::start_image_scan(call).await,
+        "DescribeImageScanFindings" => scanning::describe_image_scan_findings(call).await,
         other => {
             Err(ApiError::new(Kind::UnknownOperation, format!("wharf does not implement the operation '{other}' yet")))
         }
