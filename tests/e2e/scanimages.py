@@ -17,8 +17,8 @@ rpm_layer(packages)           an rpm database written by Debian's rpm 4.18 (sqli
                               `rpmdb.sqlite`) listing header-only packages built with rpmbuild
                               under AlmaLinux 9 names and versions, plus an AlmaLinux 9
                               os-release.
-dpkg_layer(drop=())           this machine's /var/lib/dpkg/status and /etc/os-release (a real
-                              Debian 12 system), optionally without some packages' paragraphs.
+dpkg_layer(drop=(), keep=None) this machine's /var/lib/dpkg/status and /etc/os-release (a real
+                              Debian 12 system), optionally with only some packages' paragraphs.
 bomb_layer()                  a gzip layer that inflates to a few hundred MiB of zeros.
 helm_artifact()               a Helm chart as an OCI artifact: not an image.
 
@@ -269,6 +269,7 @@ def dist_info_dir(name: str, version: str) -> str:
 
 
 # =========================================================================== Python
+@functools.lru_cache(maxsize=None)
 def python_layer(name: str, version: str) -> Layer:
     """A layer with the real installed files of ``name==version`` (its METADATA included)."""
     files = wheel_files(pypi_file(name, version))
@@ -357,6 +358,7 @@ def go_binary(fixed: bool) -> tuple[str, bytes]:
         return "usr/local/bin/shfmt", z.read("shfmt_py-4.2.0.data/scripts/shfmt")
 
 
+@functools.lru_cache(maxsize=None)
 def go_layer(fixed: bool) -> Layer:
     path, data = go_binary(fixed)
     return make_layer(tar_bytes({path: data}, modes={path: 0o755}))
@@ -533,6 +535,7 @@ def cargo_lock(fixed: bool) -> str:
 CARGO_LOCK_PATH = "usr/src/wharf-scan-fixture/Cargo.lock"
 
 
+@functools.lru_cache(maxsize=None)
 def cargo_layer(fixed: bool) -> Layer:
     return make_layer({CARGO_LOCK_PATH: cargo_lock(fixed)})
 
@@ -711,6 +714,7 @@ def build_rpmdb(packages, arch: str = "x86_64") -> bytes:
     return data
 
 
+@functools.lru_cache(maxsize=None)
 def rpm_layer(packages, arch: str = "x86_64", os_release: str = ALMALINUX_92_OS_RELEASE) -> Layer:
     return make_layer({"var/lib/rpm/rpmdb.sqlite": build_rpmdb(packages, arch),
                        "etc/os-release": os_release})
@@ -760,20 +764,29 @@ def dpkg_installed(status_text: str | None = None) -> dict[str, tuple[str, str, 
     return out
 
 
-def dpkg_status_text(drop=()) -> str:
-    """This machine's dpkg status, without the paragraphs of the packages in ``drop``."""
+def dpkg_status_text(drop=(), keep=None) -> str:
+    """This machine's dpkg status, without the paragraphs of the packages in ``drop``, and
+    with only those in ``keep`` if given (paragraphs are left as they are)."""
     text = Path(DPKG_STATUS).read_text()
-    if not drop:
+    if not drop and keep is None:
         return text
-    kept = [p for p in dpkg_paragraphs(text) if _field(p, "Package") not in drop]
-    assert len(kept) < len(dpkg_paragraphs(text)), drop
+    kept = [p for p in dpkg_paragraphs(text) if _field(p, "Package") not in drop
+            and (keep is None or _field(p, "Package") in keep)]
+    assert len(kept) < len(dpkg_paragraphs(text)), (drop, keep)
     return "\n\n".join(kept) + "\n"
 
 
-def dpkg_layer(drop=()) -> Layer:
-    """This Debian 12 system's package database and os-release (real files; ``drop`` leaves
-    some packages' paragraphs out)."""
-    return make_layer({"var/lib/dpkg/status": dpkg_status_text(drop),
+# A few real paragraphs, for tests about the API rather than the data (a full status makes a
+# scan look up ~800 packages).
+DPKG_CORE = ("apt", "libapt-pkg6.0", "libc6", "libc-bin", "libssl3", "openssl", "zlib1g",
+             "base-files", "bash", "coreutils", "tar")
+
+
+@functools.lru_cache(maxsize=None)
+def dpkg_layer(drop=(), keep=None) -> Layer:
+    """This Debian 12 system's package database and os-release (real files; ``drop`` and
+    ``keep`` select packages' paragraphs)."""
+    return make_layer({"var/lib/dpkg/status": dpkg_status_text(drop, keep),
                        "etc/os-release": Path("/etc/os-release").read_text()})
 
 
@@ -870,8 +883,10 @@ def write_osv_zip(path: Path, records) -> Path:
 def osv_export_counts(paths) -> tuple[int, dict[str, int]]:
     """(records, {ecosystem: records naming it}) of some export zips."""
     total, per = 0, {}
+    by_path = {OSV_DIR / eco / "all.zip": eco for eco in ("PyPI", "Go", "crates.io", "AlmaLinux:9")}
     for p in paths:
-        for r in osv_records(p):
+        eco = by_path.get(Path(p))
+        for r in ecosystem_records(eco) if eco else osv_records(p):
             total += 1
             for eco in {a["package"]["ecosystem"] for a in r.get("affected", []) if a.get("package")}:
                 per[eco] = per.get(eco, 0) + 1
@@ -928,6 +943,7 @@ def bomb_layer(inflated: int = 320 << 20) -> Layer:
                  diff_id="sha256:" + raw_sha.hexdigest())
 
 
+@functools.lru_cache(maxsize=None)
 def busybox_layer() -> Layer:
     """The busybox base layer (its os-release names no distribution with advisories)."""
     return make_layer(busybox_rootfs_bytes())
