@@ -137,7 +137,7 @@ fn rpm_sqlite_database_names_packages_epochs_and_source_rpms() {
     );
     let openssl = find(&inventory, "openssl-libs");
     assert_eq!(openssl.ecosystem, "AlmaLinux:9");
-    assert_eq!(openssl.source, Some(SourcePackage { name: "openssl".into(), version: "3.0.7-27.el9".into() }));
+    assert_eq!(openssl.source, Some(SourcePackage { name: "openssl".into(), version: "1:3.0.7-27.el9".into() }));
     assert_eq!(openssl.path, "var/lib/rpm/rpmdb.sqlite");
 }
 

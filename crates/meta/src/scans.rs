@@ -69,11 +69,12 @@ const SCAN_COLUMNS: &str =
 impl MetaStore {
     /// The registry scanning configuration of an account in a region: (scan type, rules JSON).
     pub async fn registry_scanning(&self, account: &str, region: &str) -> Result<Option<(String, String)>> {
-        let row = sqlx::query_as("SELECT scan_type, rules FROM registry_scanning WHERE account_id = $1 AND region = $2")
-            .bind(account)
-            .bind(region)
-            .fetch_optional(&self.read)
-            .await?;
+        let row =
+            sqlx::query_as("SELECT scan_type, rules FROM registry_scanning WHERE account_id = $1 AND region = $2")
+                .bind(account)
+                .bind(region)
+                .fetch_optional(&self.read)
+                .await?;
         Ok(row)
     }
 
@@ -101,8 +102,9 @@ impl MetaStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Queues a scan of an image, unless one was requested at or after `not_since` (ECR
-    /// allows one scan per image per 24 hours); whether it was queued.
+    /// Queues a scan of an image, unless one is in progress or one that did not fail was
+    /// requested at or after `not_since` (ECR allows one scan per image per 24 hours);
+    /// whether it was queued.
     pub async fn request_scan(
         &self,
         repository_id: i64,
@@ -117,7 +119,8 @@ impl MetaStore {
              ON CONFLICT (repository_id, digest, scan_type) DO UPDATE
                  SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at,
                      lease_until = NULL, attempts = 0
-                 WHERE image_scans.requested_at < $5",
+                 WHERE image_scans.status <> 'IN_PROGRESS'
+                     AND (image_scans.status = 'FAILED' OR image_scans.requested_at < $5)",
         )
         .bind(repository_id)
         .bind(digest)
@@ -363,11 +366,12 @@ impl MetaStore {
 
     /// An image's stored inventory (JSON).
     pub async fn inventory(&self, repository_id: i64, digest: &str) -> Result<Option<String>> {
-        let inventory = sqlx::query_scalar("SELECT inventory FROM image_inventories WHERE repository_id = $1 AND digest = $2")
-            .bind(repository_id)
-            .bind(digest)
-            .fetch_optional(&self.read)
-            .await?;
+        let inventory =
+            sqlx::query_scalar("SELECT inventory FROM image_inventories WHERE repository_id = $1 AND digest = $2")
+                .bind(repository_id)
+                .bind(digest)
+                .fetch_optional(&self.read)
+                .await?;
         Ok(inventory)
     }
 

@@ -41,6 +41,10 @@ pub struct VulnLookup {
 /// An import not published within this time was abandoned (its process died): its rows go.
 const ABANDONED_IMPORT_MS: i64 = 6 * 60 * 60 * 1000;
 
+/// Rows per multi-row INSERT: at most 3 bound parameters each, far below either database's
+/// limit on parameters per statement.
+const ROWS_PER_STATEMENT: usize = 500;
+
 /// Pairs per lookup query: two bound parameters each, far below either database's limit.
 const LOOKUP_BATCH: usize = 200;
 
@@ -62,31 +66,42 @@ impl MetaStore {
     /// in the generation (the same advisory in two exports) keeps its first copy.
     pub async fn add_vulndb_records(&self, import_id: i64, records: &[VulnRecord]) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        // Multi-row statements: a round trip per row would make an import over the network
+        // (PostgreSQL) take minutes.
+        let mut added: HashSet<String> = HashSet::new();
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i)).collect();
+            let sql = format!(
+                "INSERT INTO vulndb_records (import_id, record_id, body) VALUES {}
+                 ON CONFLICT (import_id, record_id) DO NOTHING RETURNING record_id",
+                values.join(", ")
+            );
+            let mut query = sqlx::query_scalar::<_, String>(&sql).bind(import_id);
+            for record in chunk {
+                query = query.bind(&record.id).bind(&record.body);
+            }
+            added.extend(query.fetch_all(&mut *tx).await?);
+        }
+        // A record's packages go in with its first copy only.
+        let mut packages: Vec<(&str, &str, &str)> = Vec::new();
         for record in records {
-            let added = sqlx::query(
-                "INSERT INTO vulndb_records (import_id, record_id, body) VALUES ($1, $2, $3)
-                 ON CONFLICT (import_id, record_id) DO NOTHING",
-            )
-            .bind(import_id)
-            .bind(&record.id)
-            .bind(&record.body)
-            .execute(&mut *tx)
-            .await?;
-            if added.rows_affected() == 0 {
-                continue;
+            if added.remove(&record.id) {
+                packages.extend(record.packages.iter().map(|(e, n)| (e.as_str(), n.as_str(), record.id.as_str())));
             }
-            for (ecosystem, name) in &record.packages {
-                sqlx::query(
-                    "INSERT INTO vulndb_packages (import_id, ecosystem, name, record_id) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(import_id)
-                .bind(ecosystem)
-                .bind(name)
-                .bind(&record.id)
-                .execute(&mut *tx)
-                .await?;
+        }
+        for chunk in packages.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("($1, ${}, ${}, ${})", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i)).collect();
+            let sql = format!(
+                "INSERT INTO vulndb_packages (import_id, ecosystem, name, record_id) VALUES {} ON CONFLICT DO NOTHING",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(import_id);
+            for (ecosystem, name, id) in chunk {
+                query = query.bind(*ecosystem).bind(*name).bind(*id);
             }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -95,12 +110,15 @@ impl MetaStore {
     /// Adds known-exploited CVEs to an unpublished generation.
     pub async fn add_vulndb_kev(&self, import_id: i64, cves: &[String]) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        for cve in cves {
-            sqlx::query("INSERT INTO vulndb_kev (import_id, cve) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(import_id)
-                .bind(cve)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in cves.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${})", 2 + i)).collect();
+            let sql =
+                format!("INSERT INTO vulndb_kev (import_id, cve) VALUES {} ON CONFLICT DO NOTHING", values.join(", "));
+            let mut query = sqlx::query(&sql).bind(import_id);
+            for cve in chunk {
+                query = query.bind(cve);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -110,9 +128,10 @@ impl MetaStore {
     /// replaces is kept (a scan may still be reading it); older ones are deleted.
     pub async fn publish_vulndb_import(&self, import: &VulnDbImport) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let previous: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM vulndb_imports WHERE completed_at IS NOT NULL")
-            .fetch_one(&mut *tx)
-            .await?;
+        let previous: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM vulndb_imports WHERE completed_at IS NOT NULL")
+                .fetch_one(&mut *tx)
+                .await?;
         sqlx::query(
             "UPDATE vulndb_imports SET completed_at = $2, source = $3, source_updated_at = $4, records = $5, kev = $6
              WHERE id = $1",
@@ -170,8 +189,9 @@ impl MetaStore {
         let mut lookup = VulnLookup::default();
         let mut seen: HashSet<String> = HashSet::new();
         for batch in packages.chunks(LOOKUP_BATCH) {
-            let pairs: Vec<String> =
-                (0..batch.len()).map(|i| format!("(p.ecosystem = ${} AND p.name = ${})", 2 + 2 * i, 3 + 2 * i)).collect();
+            let pairs: Vec<String> = (0..batch.len())
+                .map(|i| format!("(p.ecosystem = ${} AND p.name = ${})", 2 + 2 * i, 3 + 2 * i))
+                .collect();
             let sql = format!(
                 "SELECT p.ecosystem, p.name, p.record_id, r.body FROM vulndb_packages p
                  JOIN vulndb_records r ON r.import_id = p.import_id AND r.record_id = p.record_id

@@ -55,6 +55,8 @@ macro_rules! suite {
 }
 
 suite!(
+    vulndb_generations,
+    scan_jobs,
     garbage_collection,
     leases,
     storage_classes,
@@ -594,4 +596,128 @@ async fn lifecycle_runs_and_events(store: MetaStore) {
     );
     assert_eq!(store.events(&k.account, &k.region, Some("lc/run"), all[0].id, 10).await.unwrap().len(), 1);
     assert!(store.events(&k.account, &k.region, Some("lc/none"), 0, 10).await.unwrap().is_empty());
+}
+
+fn record(id: &str, packages: &[(&str, &str)]) -> VulnRecord {
+    VulnRecord {
+        id: id.into(),
+        body: format!("{{\"id\":\"{id}\"}}"),
+        packages: packages.iter().map(|(e, n)| (e.to_string(), n.to_string())).collect(),
+    }
+}
+
+fn import(id: i64, at: i64) -> VulnDbImport {
+    VulnDbImport { id, completed_at: at, source: "{}".into(), source_updated_at: Some(at), records: 1, kev: 0 }
+}
+
+async fn vulndb_generations(store: MetaStore) {
+    assert!(store.current_vulndb().await.unwrap().is_none());
+    let first = store.begin_vulndb_import(1).await.unwrap();
+    store.add_vulndb_records(first, &[record("OLD-1", &[("PyPI", "requests")])]).await.unwrap();
+    assert!(store.current_vulndb().await.unwrap().is_none(), "not published: invisible");
+    store.publish_vulndb_import(&import(first, 2)).await.unwrap();
+    assert_eq!(store.current_vulndb().await.unwrap().unwrap().id, first);
+
+    // A second import is invisible until published, then replaces the first at once.
+    let second = store.begin_vulndb_import(3).await.unwrap();
+    let both = [record("NEW-1", &[("PyPI", "requests"), ("Go", "stdlib")]), record("NEW-1", &[("npm", "x")])];
+    store.add_vulndb_records(second, &both).await.unwrap();
+    store.add_vulndb_kev(second, &["CVE-1".into(), "CVE-1".into()]).await.unwrap();
+    let wanted = [("PyPI".to_owned(), "requests".to_owned()), ("npm".to_owned(), "x".to_owned())];
+    let old = store.vulndb_lookup(first, &wanted).await.unwrap();
+    assert_eq!(old.records.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["OLD-1"]);
+    store.publish_vulndb_import(&import(second, 4)).await.unwrap();
+    let current = store.current_vulndb().await.unwrap().unwrap();
+    assert_eq!(current.id, second);
+    let new = store.vulndb_lookup(second, &wanted).await.unwrap();
+    assert_eq!(
+        new.records,
+        [("NEW-1".to_owned(), "{\"id\":\"NEW-1\"}".to_owned())],
+        "a duplicate id keeps its first copy"
+    );
+    assert_eq!(new.names, [("PyPI".into(), "requests".into(), "NEW-1".into())]);
+    let exploited = store.vulndb_exploited(second, &["CVE-1".into(), "CVE-2".into()]).await.unwrap();
+    assert_eq!(exploited.into_iter().collect::<Vec<_>>(), ["CVE-1"]);
+    assert_eq!(store.vulndb_lookup(first, &wanted).await.unwrap().records.len(), 1, "the previous generation stays");
+
+    // A third publication drops the first; an abandoned import leaves no rows.
+    let third = store.begin_vulndb_import(5).await.unwrap();
+    store.publish_vulndb_import(&import(third, 6)).await.unwrap();
+    assert!(store.vulndb_lookup(first, &wanted).await.unwrap().records.is_empty());
+    let failed = store.begin_vulndb_import(7).await.unwrap();
+    store.add_vulndb_records(failed, &[record("BAD-1", &[("PyPI", "requests")])]).await.unwrap();
+    store.abandon_vulndb_import(failed).await.unwrap();
+    assert!(store.vulndb_lookup(failed, &wanted).await.unwrap().records.is_empty());
+    assert_eq!(store.current_vulndb().await.unwrap().unwrap().id, third);
+}
+
+async fn scan_jobs(store: MetaStore) {
+    let r = repo(&store, "scan/jobs").await;
+    store.commit_blob(r.id, A, 1, None, 1).await.unwrap();
+    put(&store, r.id, &manifest(M1, None, None), &[A], &[], Some("v1")).await;
+    put(&store, r.id, &manifest(M2, None, None), &[A], &[], None).await;
+    let day = 86_400_000;
+    assert!(store.request_scan(r.id, M1, "BASIC", 1_000, 1_000 - day).await.unwrap());
+    assert!(!store.request_scan(r.id, M1, "BASIC", 2_000, 2_000 - day).await.unwrap(), "once per 24 hours");
+    assert!(store.request_scan(r.id, M1, "ENHANCED", 2_000, 2_000 - day).await.unwrap(), "per scan type");
+    assert!(store.request_scan(r.id, M2, "BASIC", 3_000, 3_000 - day).await.unwrap());
+
+    // Workers claim the oldest first, one each; an expired lease is taken over.
+    let first = store.claim_scan(10_000, 500).await.unwrap().unwrap();
+    assert_eq!((first.digest.as_str(), first.scan_type.as_str(), first.attempts), (M1, "BASIC", 1));
+    assert_eq!(first.repository, key("scan/jobs"));
+    let second = store.claim_scan(10_000, 500).await.unwrap().unwrap();
+    assert_eq!((second.digest.as_str(), second.scan_type.as_str()), (M1, "ENHANCED"));
+    let third = store.claim_scan(10_000, 500).await.unwrap().unwrap();
+    assert_eq!(third.digest, M2);
+    assert!(store.claim_scan(10_000, 500).await.unwrap().is_none(), "all leased");
+    let again = store.claim_scan(10_600, 500).await.unwrap().unwrap();
+    assert_eq!((again.digest.as_str(), again.attempts), (M1, 2), "taken over after the lease");
+
+    let outcome = |status| ScanOutcome {
+        status,
+        description: Some("done"),
+        completed_at: 11_000,
+        vulndb_import_id: Some(7),
+        source_updated_at: Some(5),
+        findings: "[1]",
+        severity_counts: "{\"HIGH\":1}",
+    };
+    assert!(!store.finish_scan(&first, &outcome("COMPLETE")).await.unwrap(), "its lease was taken over");
+    assert!(store.finish_scan(&again, &outcome("COMPLETE")).await.unwrap());
+    let scan = store.scan(r.id, M1, "BASIC").await.unwrap().unwrap();
+    assert_eq!((scan.status.as_str(), scan.findings.as_str(), scan.vulndb_import_id), ("COMPLETE", "[1]", Some(7)));
+    let summaries = store.scan_summaries(r.id, &[M1.into(), M2.into()], "BASIC").await.unwrap();
+    assert_eq!(summaries.len(), 2);
+    assert_eq!(summaries[M1].severity_counts, "{\"HIGH\":1}");
+    assert_eq!(summaries[M2].status, "IN_PROGRESS");
+
+    // Completed scans matched against another database are stale; a rematch is recorded once.
+    store.finish_scan(&second, &outcome("COMPLETE")).await.unwrap();
+    let stale = store.stale_scans("ENHANCED", 8, (0, ""), 10).await.unwrap();
+    assert_eq!(stale.len(), 1);
+    let rematched = ScanOutcome { vulndb_import_id: Some(8), ..outcome("COMPLETE") };
+    assert!(store.rematch_scan(&stale[0], "ENHANCED", &rematched).await.unwrap());
+    assert!(!store.rematch_scan(&stale[0], "ENHANCED", &rematched).await.unwrap(), "already rematched");
+    assert!(store.stale_scans("ENHANCED", 8, (0, ""), 10).await.unwrap().is_empty());
+
+    // `wharf scan` claims at once, whatever the last scan; inventories live with the image.
+    let now = store.claim_scan_now(r.id, M1, "BASIC", 12_000, 500).await.unwrap().unwrap();
+    assert_eq!(now.attempts, 1);
+    assert!(store.put_inventory(r.id, M1, "{\"packages\":[]}", 1).await.unwrap());
+    assert!(!store.put_inventory(r.id, IDX, "{}", 1).await.unwrap(), "no such image");
+    assert_eq!(store.inventory(r.id, M1).await.unwrap().as_deref(), Some("{\"packages\":[]}"));
+    store.delete_manifest(r.id, M1).await.unwrap();
+    assert!(store.inventory(r.id, M1).await.unwrap().is_none(), "deleted with the image");
+    assert!(store.scan(r.id, M1, "BASIC").await.unwrap().is_none());
+
+    // Registry configuration and the deprecated per-repository setting.
+    assert!(store.registry_scanning("000000000000", "us-east-1").await.unwrap().is_none());
+    store.set_registry_scanning("000000000000", "us-east-1", "ENHANCED", "[]").await.unwrap();
+    assert_eq!(
+        store.registry_scanning("000000000000", "us-east-1").await.unwrap(),
+        Some(("ENHANCED".into(), "[]".into()))
+    );
+    assert!(store.set_scan_on_push(r.id, true).await.unwrap());
+    assert!(store.repository(&key("scan/jobs")).await.unwrap().unwrap().settings.scan_on_push);
 }

@@ -51,7 +51,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut scanners: Vec<_> =
         (0..config.scan_workers).map(|_| tokio::spawn(run_scans(registry.clone(), config.scan))).collect();
     if config.scan_workers > 0 {
-        scanners.push(tokio::spawn(rematch_scans(registry.clone())));
+        scanners.push(tokio::spawn(rematch_scans(registry.clone(), config.scan)));
     }
 
     let shutdown = shutdown_signal();
@@ -188,13 +188,13 @@ async fn run_scans(registry: Arc<wharf_registry::Registry>, limits: ScanLimits) 
 }
 
 /// Matches continuous scans again whenever a new vulnerability database is imported.
-async fn rematch_scans(registry: Arc<wharf_registry::Registry>) {
+async fn rematch_scans(registry: Arc<wharf_registry::Registry>, limits: ScanLimits) {
     let mut interval = tokio::time::interval(Duration::from_secs(2));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut done = None;
     loop {
         interval.tick().await;
-        match registry.rematch_continuous_scans(done).await {
+        match registry.rematch_continuous_scans(done, &limits).await {
             Ok((db, changed)) => {
                 if changed > 0 {
                     info!(scans = changed, "continuous scans matched against the new vulnerability database");

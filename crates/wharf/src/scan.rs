@@ -7,8 +7,8 @@ use anyhow::Context;
 use wharf_meta::RepositoryKey;
 use wharf_oci::Reference;
 use wharf_registry::Registry;
-use wharf_registry::scanning::report::{self, ImageContext};
 use wharf_registry::scanning::FindingStatus;
+use wharf_registry::scanning::report::{self, ImageContext};
 use wharf_registry::scanning::vulndb::VulnDbSummary;
 use wharf_server::Config;
 
@@ -77,8 +77,12 @@ pub async fn scan(args: ScanArgs, registry: &Registry, config: &Config) -> anyho
     let scan = registry.image_scan(&key, &digest).await?;
     let image = registry.images_by_digest(&key, &[digest.to_string()]).await?.pop().context("the image was deleted")?;
     if args.json {
-        let context = ImageContext { repository: &key, digest: &image.digest, tags: &image.tags, pushed_at: image.pushed_at };
-        println!("{}", serde_json::to_string_pretty(&report::describe_findings(&scan, &context, 0..scan.findings.len()))?);
+        let context =
+            ImageContext { repository: &key, digest: &image.digest, tags: &image.tags, pushed_at: image.pushed_at };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report::describe_findings(&scan, &context, 0..scan.findings.len()))?
+        );
     } else {
         print_findings(&scan);
     }
@@ -114,10 +118,7 @@ fn print_findings(scan: &report::ImageScan) {
 
 /// `REPO:TAG`, `REPO@DIGEST` or `REPO`; repository names never contain `:` or `@`.
 fn parse_image(image: &str) -> anyhow::Result<(String, Reference)> {
-    let (name, reference) = image
-        .split_once('@')
-        .or_else(|| image.split_once(':'))
-        .unwrap_or((image, "latest"));
+    let (name, reference) = image.split_once('@').or_else(|| image.split_once(':')).unwrap_or((image, "latest"));
     let reference = Reference::parse(reference).with_context(|| format!("invalid image reference '{image}'"))?;
     Ok((name.to_owned(), reference))
 }

@@ -163,12 +163,17 @@ pub(crate) fn package_from_header(blob: &[u8]) -> Option<Package> {
     let version = header.string(TAG_VERSION)?;
     let release = header.string(TAG_RELEASE)?;
     // OSV's rpm versions carry the epoch only when it is not zero, as rpm prints them.
-    let full_version = match header.int32(TAG_EPOCH) {
-        Some(epoch) if epoch != 0 => format!("{epoch}:{version}-{release}"),
-        _ => format!("{version}-{release}"),
+    let epoch = match header.int32(TAG_EPOCH) {
+        Some(epoch) if epoch != 0 => format!("{epoch}:"),
+        _ => String::new(),
     };
+    let full_version = format!("{epoch}{version}-{release}");
     let source = header.string(TAG_SOURCERPM).and_then(|srpm| split_source_rpm(&srpm));
     let (source_name, source_version) = source.unwrap_or_else(|| (name.clone(), format!("{version}-{release}")));
+    // The source rpm's file name has no epoch, but the epoch is the spec's, shared by the
+    // source and every package built from it: without it `openssl-libs 1:3.0.7` would be
+    // compared as its source `openssl 3.0.7`, below every advisory's `1:` fix.
+    let source_version = format!("{epoch}{source_version}");
     Some(distro_package(PackageKind::Rpm, &name, &full_version, (&source_name, &source_version)))
 }
 
@@ -270,6 +275,21 @@ mod tests {
         let package = package_from_header(&blob).unwrap();
         assert_eq!((package.name.as_str(), package.version.as_str()), ("curl", "7.76.1-29.el9_4"));
         assert_eq!(package.source.unwrap().name, "curl");
+        let with_epoch = header(&[
+            (TAG_NAME, TYPE_STRING, b"openssl-libs\0"),
+            (TAG_VERSION, TYPE_STRING, b"3.0.7\0"),
+            (TAG_RELEASE, TYPE_STRING, b"16.el9_2\0"),
+            (TAG_EPOCH, TYPE_INT32, &1u32.to_be_bytes()),
+            (TAG_SOURCERPM, TYPE_STRING, b"openssl-3.0.7-16.el9_2.src.rpm\0"),
+        ]);
+        let package = package_from_header(&with_epoch).unwrap();
+        let source = package.source.unwrap();
+        assert_eq!(package.version, "1:3.0.7-16.el9_2");
+        assert_eq!(
+            (source.name.as_str(), source.version.as_str()),
+            ("openssl", "1:3.0.7-16.el9_2"),
+            "the epoch is the source's too"
+        );
         let key = header(&[
             (TAG_NAME, TYPE_STRING, b"gpg-pubkey\0"),
             (TAG_VERSION, TYPE_STRING, b"b86b3716\0"),

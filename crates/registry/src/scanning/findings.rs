@@ -74,7 +74,9 @@ impl Registry {
             .collect();
         let mut keys: Vec<(String, String)> = scanned
             .iter()
-            .flat_map(|(_, p)| std::iter::once(&p.name).chain(p.source.as_ref().map(|s| &s.name)).map(|n| lookup_key(p, n)))
+            .flat_map(|(_, p)| {
+                std::iter::once(&p.name).chain(p.source.as_ref().map(|s| &s.name)).map(|n| lookup_key(p, n))
+            })
             .collect();
         keys.sort();
         keys.dedup();
@@ -173,9 +175,7 @@ pub(super) fn merge(previous: Vec<StoredFinding>, current: Vec<StoredFinding>, n
         }
         merged.push(gone);
     }
-    merged.sort_by(|a, b| {
-        b.finding.severity.cmp(&a.finding.severity).then_with(|| a.key().cmp(&b.key()))
-    });
+    merged.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity).then_with(|| a.key().cmp(&b.key())));
     merged
 }
 
@@ -236,7 +236,11 @@ mod tests {
 
     #[test]
     fn a_closed_finding_found_again_is_active() {
-        let merged = merge(vec![finding("A", FindingStatus::Closed, 1)], vec![finding("A", FindingStatus::Active, 9)], 9);
-        assert_eq!((merged[0].status, merged[0].first_observed_at, merged[0].updated_at), (FindingStatus::Active, 1, 9));
+        let merged =
+            merge(vec![finding("A", FindingStatus::Closed, 1)], vec![finding("A", FindingStatus::Active, 9)], 9);
+        assert_eq!(
+            (merged[0].status, merged[0].first_observed_at, merged[0].updated_at),
+            (FindingStatus::Active, 1, 9)
+        );
     }
 }

@@ -84,7 +84,12 @@ impl Registry {
 
     /// Scans an image now, with the registry's current scan type, whatever its last scan
     /// (`wharf scan`); the digest scanned.
-    pub async fn scan_now(&self, key: &wharf_meta::RepositoryKey, reference: &Reference, limits: &ScanLimits) -> Result<Digest> {
+    pub async fn scan_now(
+        &self,
+        key: &wharf_meta::RepositoryKey,
+        reference: &Reference,
+        limits: &ScanLimits,
+    ) -> Result<Digest> {
         let repo = self.repository(key).await?;
         let manifest = self.lookup_manifest(key, reference).await?;
         let scan_type = self.repository_scanning(&repo).await?.scan_type;
@@ -150,7 +155,12 @@ impl Registry {
     }
 
     /// The findings of an image's last completed scan of a type.
-    async fn stored_findings(&self, repository_id: i64, digest: &str, scan_type: ScanType) -> Result<Vec<StoredFinding>> {
+    async fn stored_findings(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        scan_type: ScanType,
+    ) -> Result<Vec<StoredFinding>> {
         match self.meta.scan(repository_id, digest, scan_type.as_str()).await? {
             Some(scan) if scan.status == COMPLETE => serde_json::from_str(&scan.findings)
                 .map_err(|e| RegistryError::Meta(wharf_meta::MetaError::Corrupt(e.to_string()))),
@@ -241,7 +251,11 @@ impl Registry {
     /// under continuous scanning that were matched against another database than the
     /// current one, unless `done` is the current one's id (the caller did it already).
     /// Returns the current database's id and how many scans changed.
-    pub async fn rematch_continuous_scans(&self, done: Option<i64>) -> Result<(Option<i64>, usize)> {
+    pub async fn rematch_continuous_scans(
+        &self,
+        done: Option<i64>,
+        limits: &ScanLimits,
+    ) -> Result<(Option<i64>, usize)> {
         let Some(db) = self.meta.current_vulndb().await? else { return Ok((None, 0)) };
         if done == Some(db.id) {
             return Ok((done, 0));
@@ -260,8 +274,7 @@ impl Registry {
                     continue;
                 };
                 // Inventories are stored, so no layer is read here.
-                let Ok(inventories) = self.image_inventories(stale.repository_id, &manifest, &ScanLimits::default()).await?
-                else {
+                let Ok(inventories) = self.image_inventories(stale.repository_id, &manifest, limits).await? else {
                     continue;
                 };
                 let now = now_ms();

@@ -220,7 +220,9 @@ impl Registry {
         match queued.await {
             Ok(true) => self.scan_wakeup.notify_one(),
             Ok(false) => {}
-            Err(e) => tracing::warn!(repository = %repo.key.name, %digest, error = %e, "could not queue a scan on push"),
+            Err(e) => {
+                tracing::warn!(repository = %repo.key.name, %digest, error = %e, "could not queue a scan on push")
+            }
         }
     }
 
@@ -245,7 +247,11 @@ impl Registry {
             ));
         }
         let now = now_ms();
-        if !self.meta.request_scan(repo.id, digest.as_str(), ScanType::Basic.as_str(), now, now - SCAN_INTERVAL_MS).await? {
+        if !self
+            .meta
+            .request_scan(repo.id, digest.as_str(), ScanType::Basic.as_str(), now, now - SCAN_INTERVAL_MS)
+            .await?
+        {
             return Err(RegistryError::ScanLimitExceeded);
         }
         self.scan_wakeup.notify_one();
@@ -297,13 +303,18 @@ mod tests {
 
     #[test]
     fn validation() {
-        let basic_continuous =
-            ScanningConfiguration { scan_type: ScanType::Basic, rules: vec![rule(ScanFrequency::ContinuousScan, &["*"])] };
+        let basic_continuous = ScanningConfiguration {
+            scan_type: ScanType::Basic,
+            rules: vec![rule(ScanFrequency::ContinuousScan, &["*"])],
+        };
         assert!(basic_continuous.validate().is_err());
-        let bad_filter =
-            ScanningConfiguration { scan_type: ScanType::Basic, rules: vec![rule(ScanFrequency::ScanOnPush, &["Prod"])] };
+        let bad_filter = ScanningConfiguration {
+            scan_type: ScanType::Basic,
+            rules: vec![rule(ScanFrequency::ScanOnPush, &["Prod"])],
+        };
         assert!(bad_filter.validate().is_err());
-        let ok = ScanningConfiguration { scan_type: ScanType::Basic, rules: vec![rule(ScanFrequency::ScanOnPush, &["p*"])] };
+        let ok =
+            ScanningConfiguration { scan_type: ScanType::Basic, rules: vec![rule(ScanFrequency::ScanOnPush, &["p*"])] };
         assert!(ok.validate().is_ok());
     }
 }

@@ -11,8 +11,8 @@ use wharf_meta::{RepositoryKey, ScanSummary};
 use wharf_oci::Digest;
 use wharf_vuln::{CvssVersion, Finding};
 
-use super::findings::{FindingStatus, StoredFinding};
 use super::ScanType;
+use super::findings::{FindingStatus, StoredFinding};
 use crate::{Registry, RegistryError, Result};
 
 /// An image's scan of one type.
@@ -62,7 +62,11 @@ impl Registry {
     }
 
     /// The scans (of the current scan type) of some images of a repository, for DescribeImages.
-    pub async fn scan_summaries(&self, key: &RepositoryKey, digests: &[String]) -> Result<HashMap<String, ScanSummary>> {
+    pub async fn scan_summaries(
+        &self,
+        key: &RepositoryKey,
+        digests: &[String],
+    ) -> Result<HashMap<String, ScanSummary>> {
         let repo = self.repository(key).await?;
         let scan_type = self.scanning_configuration(&key.account, &key.region).await?.scan_type;
         Ok(self.meta.scan_summaries(repo.id, digests, scan_type.as_str()).await?)
@@ -181,10 +185,15 @@ fn enhanced_finding(f: &StoredFinding, image: &ImageContext<'_>) -> Value {
             "version": cvss_version(cvss.version),
         }]);
     }
-    let arn_hash = hex::encode(&Sha256::digest(
-        format!("{}\n{}\n{}\n{}\n{}", image.digest, finding.id, finding.package_name, finding.package_version, f.file_path)
+    let arn_hash = hex::encode(
+        &Sha256::digest(
+            format!(
+                "{}\n{}\n{}\n{}\n{}",
+                image.digest, finding.id, finding.package_name, finding.package_version, f.file_path
+            )
             .as_bytes(),
-    )[..16]);
+        )[..16],
+    );
     let mut container = json!({
         "imageHash": image.digest,
         "imageTags": image.tags,

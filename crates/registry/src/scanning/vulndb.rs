@@ -234,11 +234,7 @@ fn stored_record(record: &Record, summary: &mut VulnDbSummary) -> VulnRecord {
     for ecosystem in ecosystems {
         *summary.ecosystems.entry(ecosystem.to_owned()).or_default() += 1;
     }
-    VulnRecord {
-        id: record.id.clone(),
-        body: serde_json::to_string(record).expect("records serialise"),
-        packages,
-    }
+    VulnRecord { id: record.id.clone(), body: serde_json::to_string(record).expect("records serialise"), packages }
 }
 
 /// CISA's Known Exploited Vulnerabilities catalogue: the CVE ids it lists.

@@ -494,7 +494,11 @@ fn image_not_found(id: &ImageId, key: &RepositoryKey) -> ApiError {
 }
 
 /// The images named by ids; ECR throws `ImageNotFoundException` for any one missing.
-pub(super) async fn named_images(call: &Call<'_>, key: &RepositoryKey, ids: &[ImageId]) -> Result<Vec<ImageRecord>, ApiError> {
+pub(super) async fn named_images(
+    call: &Call<'_>,
+    key: &RepositoryKey,
+    ids: &[ImageId],
+) -> Result<Vec<ImageRecord>, ApiError> {
     let mut digests = Vec::with_capacity(ids.len());
     for id in ids {
         let named = Named::parse(id).map_err(|f| ApiError::invalid_parameter("imageIds", &f.failure_reason))?;

@@ -121,7 +121,11 @@ struct ImageInput {
 }
 
 /// The repository and image a scan operation names, after authorising `action`.
-async fn image(call: &Call<'_>, input: &ImageInput, action: &str) -> Result<(RepositoryKey, ImageRecord, Digest), ApiError> {
+async fn image(
+    call: &Call<'_>,
+    input: &ImageInput,
+    action: &str,
+) -> Result<(RepositoryKey, ImageRecord, Digest), ApiError> {
     let key = call.repository_key(input.registry_id.clone(), input.repository_name.clone())?;
     call.authorize_repository(action, &key).await?;
     let image = named_images(call, &key, std::slice::from_ref(&input.image_id)).await?.pop().ok_or_else(|| {
@@ -167,7 +171,8 @@ pub async fn describe_image_scan_findings(call: Call<'_>) -> Result<Response, Ap
     };
     let start = start.min(scan.findings.len());
     let end = (start + page.limit() as usize).min(scan.findings.len());
-    let context = report::ImageContext { repository: &key, digest: &image.digest, tags: &image.tags, pushed_at: image.pushed_at };
+    let context =
+        report::ImageContext { repository: &key, digest: &image.digest, tags: &image.tags, pushed_at: image.pushed_at };
     let mut out = report::describe_findings(&scan, &context, start..end);
     out["imageId"] = image_id(&input, &image);
     if end < scan.findings.len() {
