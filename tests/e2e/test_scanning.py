@@ -16,9 +16,10 @@ and language packages and reports `enhancedFindings[]` (Inspector's shape); Star
 BASIC-only, once per image per 24 hours; switching the scan type hides the other type's
 results; a non-image artifact is UNSUPPORTED_IMAGE.
 
-Most tests share one private server (the scanning configuration is registry-wide, so the
-shared `wharf` server of other suites is left alone); the decompression bomb and the
-continuous rescans (which replace the database) get servers of their own.
+Most tests share one private server per metadata backend (the scanning configuration is
+registry-wide, so the shared `wharf` server of other suites is left alone); the
+decompression bomb and the continuous rescans (which replace the database) get servers of
+their own.
 """
 
 from __future__ import annotations
@@ -47,8 +48,10 @@ BASIC_OS_KEYS = ("package_name", "package_version")
 
 # --------------------------------------------------------------------------- servers, data
 @pytest.fixture(scope="module")
-def srv(module_factory):  # noqa: F811
-    return h.serve(module_factory)
+def srv(module_factory, backend):  # noqa: F811
+    """On both metadata backends: the scan jobs, the database generations and the finding
+    lookups are SQL of their own."""
+    return h.serve(module_factory, backend=backend)
 
 
 @pytest.fixture(scope="module")
