@@ -812,6 +812,14 @@ def test_cli_scan_json_matches_the_api(srv, ecr, vulndb):
         assert rid in text, (rid, text[:2000])
     r = srv.cli("scan", f"{repo}:no-such-tag", check=False)
     assert r.returncode != 0 and r.stderr.strip()
+    # every scan that ended is an EventBridge-shaped "ECR Image Scan" event
+    lines = srv.cli("events", "--repository", repo, "--json").stdout.splitlines()
+    scans = [json.loads(line) for line in lines]
+    assert scans and all(e["detail-type"] == "ECR Image Scan" for e in scans), scans
+    detail = scans[-1]["detail"]
+    assert (detail["scan-status"], detail["image-digest"], detail["image-tags"]) == \
+        ("COMPLETE", digest, ["latest"])
+    assert detail["finding-severity-counts"] == out["imageScanFindings"]["findingSeverityCounts"]
 
 
 # ============================================================================ hostile input

@@ -1,5 +1,5 @@
-//! Events: what the registry did on its own (lifecycle expirations and transitions), kept
-//! for `wharf events` and audit, in the shape of ECR's EventBridge events.
+//! Events: what the registry did on its own (lifecycle expirations and transitions, scans
+//! that ended), kept for `wharf events` and audit, in the shape of ECR's EventBridge events.
 
 use crate::{MetaStore, RepositoryKey, Result};
 

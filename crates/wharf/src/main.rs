@@ -41,7 +41,7 @@ enum Command {
     /// Lifecycle policies: apply them now.
     #[command(subcommand)]
     Lifecycle(lifecycle::LifecycleCommand),
-    /// What the registry did on its own (lifecycle expirations and transitions).
+    /// What the registry did on its own (lifecycle expirations and transitions, scans).
     Events(lifecycle::EventsArgs),
     /// The offline vulnerability database that scans match against.
     #[command(subcommand)]

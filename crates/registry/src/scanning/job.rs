@@ -31,6 +31,9 @@ pub struct ScanLimits {
     pub inventory: Limits,
 }
 
+/// The event type scan completions are recorded under.
+pub const SCAN_EVENT: &str = "ECR Image Scan";
+
 /// ECR's scan statuses that a scan ends in.
 const COMPLETE: &str = "COMPLETE";
 const FAILED: &str = "FAILED";
@@ -123,7 +126,8 @@ impl Registry {
             tracing::info!(repository = %job.repository.name, digest = %job.digest, status, %description, "scan ended");
         }
         let findings_json = serde_json::to_string(&findings).expect("findings serialise");
-        let counts = serde_json::to_string(&findings::severity_counts(&findings)).expect("counts serialise");
+        let severity_counts = findings::severity_counts(&findings);
+        let counts = serde_json::to_string(&severity_counts).expect("counts serialise");
         let outcome = ScanOutcome {
             status,
             description: Some(&description),
@@ -133,7 +137,29 @@ impl Registry {
             findings: &findings_json,
             severity_counts: &counts,
         };
-        self.meta.finish_scan(job, &outcome).await?;
+        if self.meta.finish_scan(job, &outcome).await? {
+            self.record_scan_event(job, status, &severity_counts, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Records the end of a scan as ECR's EventBridge event `ECR Image Scan` (`wharf events`).
+    async fn record_scan_event(
+        &self,
+        job: &ScanJob,
+        status: &str,
+        counts: &std::collections::BTreeMap<wharf_vuln::Severity, u64>,
+        now: i64,
+    ) -> Result<()> {
+        let tags = self.meta.images_by_digest(job.repository_id, std::slice::from_ref(&job.digest)).await?;
+        let detail = serde_json::json!({
+            "scan-status": status,
+            "repository-name": job.repository.name,
+            "image-digest": job.digest,
+            "image-tags": tags.first().map(|i| i.tags.clone()).unwrap_or_default(),
+            "finding-severity-counts": counts,
+        });
+        self.meta.record_events(&[(now, &job.repository, SCAN_EVENT, detail.to_string())]).await?;
         Ok(())
     }
 

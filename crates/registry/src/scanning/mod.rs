@@ -25,7 +25,7 @@ use wharf_oci::Digest;
 use crate::{Registry, RegistryError, Result, now_ms};
 
 pub use findings::{FindingStatus, StoredFinding};
-pub use job::ScanLimits;
+pub use job::{SCAN_EVENT, ScanLimits};
 
 /// ECR's one scan per image per 24 hours.
 const SCAN_INTERVAL_MS: i64 = 24 * 60 * 60 * 1000;
