@@ -2,7 +2,7 @@
 //! beside the current one and publishes it in one statement, so a scan (which reads one
 //! generation from start to end) sees the old database or the new one, never half of one.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use sqlx::Row;
 
@@ -45,7 +45,7 @@ const ABANDONED_IMPORT_MS: i64 = 6 * 60 * 60 * 1000;
 /// limit on parameters per statement.
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// Pairs per lookup query: two bound parameters each, far below either database's limit.
+/// Names (or CVEs) per lookup query, far below either database's limit on parameters.
 const LOOKUP_BATCH: usize = 200;
 
 impl MetaStore {
@@ -186,27 +186,32 @@ impl MetaStore {
 
     /// The records of a generation that name any of `packages` ((ecosystem, package key)).
     pub async fn vulndb_lookup(&self, import_id: i64, packages: &[(String, String)]) -> Result<VulnLookup> {
+        // One query per ecosystem with `name IN (…)`: both databases walk the primary key for
+        // that, where an `OR` of (ecosystem, name) pairs makes SQLite scan the generation.
+        let mut by_ecosystem: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (ecosystem, name) in packages {
+            by_ecosystem.entry(ecosystem).or_default().push(name);
+        }
         let mut lookup = VulnLookup::default();
         let mut seen: HashSet<String> = HashSet::new();
-        for batch in packages.chunks(LOOKUP_BATCH) {
-            let pairs: Vec<String> = (0..batch.len())
-                .map(|i| format!("(p.ecosystem = ${} AND p.name = ${})", 2 + 2 * i, 3 + 2 * i))
-                .collect();
-            let sql = format!(
-                "SELECT p.ecosystem, p.name, p.record_id, r.body FROM vulndb_packages p
-                 JOIN vulndb_records r ON r.import_id = p.import_id AND r.record_id = p.record_id
-                 WHERE p.import_id = $1 AND ({})",
-                pairs.join(" OR ")
-            );
-            let mut query = sqlx::query(&sql).bind(import_id);
-            for (ecosystem, name) in batch {
-                query = query.bind(ecosystem).bind(name);
-            }
-            for row in query.fetch_all(&self.read).await? {
-                let record_id: String = row.try_get("record_id")?;
-                lookup.names.push((row.try_get("ecosystem")?, row.try_get("name")?, record_id.clone()));
-                if seen.insert(record_id.clone()) {
-                    lookup.records.push((record_id, row.try_get("body")?));
+        for (ecosystem, names) in by_ecosystem {
+            for batch in names.chunks(LOOKUP_BATCH) {
+                let sql = format!(
+                    "SELECT p.name, p.record_id, r.body FROM vulndb_packages p
+                     JOIN vulndb_records r ON r.import_id = p.import_id AND r.record_id = p.record_id
+                     WHERE p.import_id = $1 AND p.ecosystem = $2 AND p.name IN ({})",
+                    placeholders(3, batch.len())
+                );
+                let mut query = sqlx::query(&sql).bind(import_id).bind(ecosystem);
+                for name in batch {
+                    query = query.bind(*name);
+                }
+                for row in query.fetch_all(&self.read).await? {
+                    let record_id: String = row.try_get("record_id")?;
+                    lookup.names.push((ecosystem.to_owned(), row.try_get("name")?, record_id.clone()));
+                    if seen.insert(record_id.clone()) {
+                        lookup.records.push((record_id, row.try_get("body")?));
+                    }
                 }
             }
         }
