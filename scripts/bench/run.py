@@ -328,9 +328,7 @@ class Server:
 
     # /proc accounting of the server process (all its threads)
     def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+        return proc_cpu_seconds(self.proc.pid)
 
     def _status_kb(self, key: str) -> int:
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -438,6 +436,13 @@ def _kill_live() -> None:
 
 
 # ------------------------------------------------------------------------------- machine load
+def proc_cpu_seconds(pid: int) -> float:
+    """CPU seconds (utime + stime, all threads) a live process has used (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def busy_seconds() -> float:
     """CPU seconds the whole machine has been busy (all cores, /proc/stat)."""
     with open("/proc/stat") as f:
@@ -493,6 +498,15 @@ def make_skopeo_layout(dir: Path, layers: int, layer_mib: int) -> int:
     im = images.build_image(layers=ls, marker="bench")
     images.write_oci_layout(dir, im, "latest")
     return sum(b.size for b in im.blobs())
+
+
+def build_httpload(dest_dir: Path) -> Path:
+    """Compiles httpload.c (the load generator next to this script) into dest_dir, once."""
+    exe = dest_dir / "httpload"
+    if not exe.exists():
+        src = Path(__file__).resolve().parent / "httpload.c"
+        subprocess.run(["cc", "-O2", "-pthread", "-o", str(exe), str(src)], check=True)
+    return exe
 
 
 # ------------------------------------------------------------------------------- runner
@@ -711,11 +725,7 @@ class Bench:
 
     @property
     def httpload_bin(self) -> Path:
-        exe = self.workdir / "httpload"
-        if not exe.exists():
-            src = Path(__file__).resolve().parent / "httpload.c"
-            subprocess.run(["cc", "-O2", "-pthread", "-o", str(exe), str(src)], check=True)
-        return exe
+        return build_httpload(self.workdir)
 
     # -- one measured step: server CPU, client CPU, optional perf profile
     def measured(self, srv: Server, label: str, fn):
