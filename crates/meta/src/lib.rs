@@ -26,7 +26,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub use events::Event;
 pub use gc::GcBlob;
 pub use identity::{AccessKey, ROOT, Role, User};
-pub use lifecycle::StoredPreview;
+pub use lifecycle::{PreviewQuery, PreviewRow, StoredPreview};
 pub use model::*;
 pub use repositories::{InitialPolicies, StoredLifecyclePolicy};
 pub use scans::{ScanJob, ScanOutcome, ScanSummary, StaleScan, StoredScan};

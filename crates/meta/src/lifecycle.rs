@@ -6,29 +6,59 @@ use std::collections::HashSet;
 
 use sqlx::{Any, Row, Transaction};
 
-use crate::{ImageFilter, ImageRecord, ImageStatus, MetaStore, RepositoryKey, Result};
+use crate::{ImageFilter, ImageRecord, ImageStatus, MetaStore, RepositoryKey, Result, placeholders};
 
-/// A preview as stored: the policy it ran, its status and its results (JSON, written by
-/// the domain when it completes).
+/// A preview as stored: the policy it ran, its status and how many images its results expire
+/// and transition (the results are rows, read a page at a time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPreview {
     pub policy_text: String,
     pub status: String,
-    pub results: String,
+    pub expiring: i64,
+    pub transitioning: i64,
+}
+
+/// One image a preview would act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewRow {
+    pub digest: String,
+    /// JSON list of the image's tags.
+    pub tags: String,
+    pub tagged: bool,
+    pub pushed_at: i64,
+    pub transition: bool,
+    pub rule_priority: i64,
+}
+
+/// Which results a page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviewQuery<'a> {
+    /// Only images with (`Some(true)`) or without (`Some(false)`) tags.
+    pub tagged: Option<bool>,
+    /// Only these images.
+    pub digests: Option<&'a [String]>,
+    /// Results after this position (`seq`).
+    pub after: i64,
+    pub limit: i64,
 }
 
 /// How long a preview may stay `IN_PROGRESS` before a new one may replace it (a process
 /// that died mid-preview must not block previews for ever).
 const STALE_PREVIEW_MS: i64 = 10 * 60 * 1000;
 
+/// Result rows per multi-row INSERT (7 bound parameters each).
+const RESULT_ROWS_PER_STATEMENT: usize = 500;
+
 impl MetaStore {
-    /// Starts a preview unless one is in progress; `false` when one is.
+    /// Starts a preview unless one is in progress; `false` when one is. The results of the
+    /// previous preview go.
     pub async fn start_preview(&self, repository_id: i64, policy_text: &str, now: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "INSERT INTO lifecycle_previews (repository_id, policy_text, status, results, started_at)
-             VALUES ($1, $2, 'IN_PROGRESS', '[]', $3)
+            "INSERT INTO lifecycle_previews (repository_id, policy_text, status, started_at)
+             VALUES ($1, $2, 'IN_PROGRESS', $3)
              ON CONFLICT (repository_id) DO UPDATE
-                 SET policy_text = excluded.policy_text, status = 'IN_PROGRESS', results = '[]',
+                 SET policy_text = excluded.policy_text, status = 'IN_PROGRESS', expiring = 0, transitioning = 0,
                      started_at = excluded.started_at
                  WHERE lifecycle_previews.status <> 'IN_PROGRESS' OR lifecycle_previews.started_at < $4",
         )
@@ -36,34 +66,114 @@ impl MetaStore {
         .bind(policy_text)
         .bind(now)
         .bind(now - STALE_PREVIEW_MS)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM lifecycle_preview_results WHERE repository_id = $1")
+            .bind(repository_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    pub async fn finish_preview(&self, repository_id: i64, status: &str, results: &str) -> Result<()> {
-        sqlx::query("UPDATE lifecycle_previews SET status = $2, results = $3 WHERE repository_id = $1")
-            .bind(repository_id)
-            .bind(status)
-            .bind(results)
-            .execute(&self.write)
-            .await?;
+    /// Records a preview's end and its results, in order.
+    pub async fn finish_preview(&self, repository_id: i64, status: &str, results: &[PreviewRow]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let transitioning = results.iter().filter(|r| r.transition).count() as i64;
+        sqlx::query(
+            "UPDATE lifecycle_previews SET status = $2, expiring = $3, transitioning = $4 WHERE repository_id = $1",
+        )
+        .bind(repository_id)
+        .bind(status)
+        .bind(results.len() as i64 - transitioning)
+        .bind(transitioning)
+        .execute(&mut *tx)
+        .await?;
+        for (n, chunk) in results.chunks(RESULT_ROWS_PER_STATEMENT).enumerate() {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = 2 + 7 * i;
+                    format!("($1, ${p}, ${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO lifecycle_preview_results
+                     (repository_id, seq, digest, tags, tagged, pushed_at, transition, rule_priority) VALUES {}",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(repository_id);
+            for (i, row) in chunk.iter().enumerate() {
+                query = query
+                    .bind((n * RESULT_ROWS_PER_STATEMENT + i + 1) as i64)
+                    .bind(&row.digest)
+                    .bind(&row.tags)
+                    .bind(i64::from(row.tagged))
+                    .bind(row.pushed_at)
+                    .bind(i64::from(row.transition))
+                    .bind(row.rule_priority);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn preview(&self, repository_id: i64) -> Result<Option<StoredPreview>> {
-        let row = sqlx::query("SELECT policy_text, status, results FROM lifecycle_previews WHERE repository_id = $1")
-            .bind(repository_id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(
+            "SELECT policy_text, status, expiring, transitioning FROM lifecycle_previews WHERE repository_id = $1",
+        )
+        .bind(repository_id)
+        .fetch_optional(&self.read)
+        .await?;
         row.map(|r| {
             Ok(StoredPreview {
                 policy_text: r.try_get("policy_text")?,
                 status: r.try_get("status")?,
-                results: r.try_get("results")?,
+                expiring: r.try_get("expiring")?,
+                transitioning: r.try_get("transitioning")?,
             })
         })
         .transpose()
+    }
+
+    /// A page of a preview's results, with each one's position (for the next page).
+    pub async fn preview_results(&self, repository_id: i64, query: PreviewQuery<'_>) -> Result<Vec<(i64, PreviewRow)>> {
+        let mut sql = String::from(
+            "SELECT seq, digest, tags, tagged, pushed_at, transition, rule_priority FROM lifecycle_preview_results
+             WHERE repository_id = $1 AND seq > $2 AND ($3 < 0 OR tagged = $3)",
+        );
+        if let Some(digests) = query.digests {
+            if digests.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(&format!(" AND digest IN ({})", placeholders(5, digests.len())));
+        }
+        sql.push_str(" ORDER BY seq LIMIT $4");
+        let tagged = query.tagged.map_or(-1, i64::from);
+        let mut q = sqlx::query(&sql).bind(repository_id).bind(query.after).bind(tagged).bind(query.limit);
+        for digest in query.digests.unwrap_or_default() {
+            q = q.bind(digest);
+        }
+        q.fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("seq")?,
+                    PreviewRow {
+                        digest: r.try_get("digest")?,
+                        tags: r.try_get("tags")?,
+                        tagged: r.try_get::<i64, _>("tagged")? != 0,
+                        pushed_at: r.try_get("pushed_at")?,
+                        transition: r.try_get::<i64, _>("transition")? != 0,
+                        rule_priority: r.try_get("rule_priority")?,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// Every image of a repository, with whether an index lists it (lifecycle rules never

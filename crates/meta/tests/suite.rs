@@ -490,10 +490,34 @@ async fn previews(store: MetaStore) {
     assert!(store.start_preview(r.id, "p1", 1_000).await.unwrap());
     assert!(!store.start_preview(r.id, "p2", 2_000).await.unwrap(), "one preview at a time");
     assert_eq!(store.preview(r.id).await.unwrap().unwrap().status, "IN_PROGRESS");
-    store.finish_preview(r.id, "COMPLETE", "[1]").await.unwrap();
+    let row = |digest: &str, tagged: bool, transition: bool| PreviewRow {
+        digest: digest.into(),
+        tags: if tagged { "[\"t\"]".into() } else { "[]".into() },
+        tagged,
+        pushed_at: 5,
+        transition,
+        rule_priority: 1,
+    };
+    let rows: Vec<PreviewRow> = (0..1200).map(|i| row(&format!("d{i:04}"), i % 2 == 0, i % 3 == 0)).collect();
+    store.finish_preview(r.id, "COMPLETE", &rows).await.unwrap();
+    let p = store.preview(r.id).await.unwrap().unwrap();
+    assert_eq!((p.status.as_str(), p.expiring, p.transitioning), ("COMPLETE", 800, 400));
+    let page = |tagged, digests, after, limit| PreviewQuery { tagged, digests, after, limit };
+    let first = store.preview_results(r.id, page(None, None, 0, 100)).await.unwrap();
+    assert_eq!((first.len(), first[0].0, first[0].1.digest.as_str()), (100, 1, "d0000"), "in the order given");
+    let next = store.preview_results(r.id, page(None, None, first[99].0, 100)).await.unwrap();
+    assert_eq!(next[0].1.digest, "d0100");
+    let untagged = store.preview_results(r.id, page(Some(false), None, 0, 1000)).await.unwrap();
+    assert_eq!(untagged.len(), 600);
+    assert!(untagged.iter().all(|(_, row)| !row.tagged && row.tags == "[]"));
+    let named = ["d0003".to_owned(), "d0004".to_owned(), "nope".to_owned()];
+    let some = store.preview_results(r.id, page(Some(true), Some(&named), 0, 10)).await.unwrap();
+    assert_eq!(some.iter().map(|(_, row)| row.digest.as_str()).collect::<Vec<_>>(), ["d0004"]);
+
     assert!(store.start_preview(r.id, "p3", 3_000).await.unwrap(), "a finished one may be replaced");
     let p = store.preview(r.id).await.unwrap().unwrap();
-    assert_eq!((p.policy_text.as_str(), p.status.as_str(), p.results.as_str()), ("p3", "IN_PROGRESS", "[]"));
+    assert_eq!((p.policy_text.as_str(), p.status.as_str(), p.expiring), ("p3", "IN_PROGRESS", 0));
+    assert!(store.preview_results(r.id, page(None, None, 0, 10)).await.unwrap().is_empty(), "old results gone");
     assert!(store.start_preview(r.id, "p4", 3_000 + 11 * 60 * 1000).await.unwrap(), "a stale one too");
 }
 

@@ -7,7 +7,7 @@ mod run;
 use std::collections::HashMap;
 
 use wharf_lifecycle::{ActionType, Decision, Image, LifecyclePolicy, StorageClass, evaluate};
-use wharf_meta::{ImageRecord, ImageStatus, RepositoryKey, StoredLifecyclePolicy};
+use wharf_meta::{ImageRecord, ImageStatus, PreviewQuery, PreviewRow, RepositoryKey, StoredLifecyclePolicy};
 
 pub use run::{LIFECYCLE_EVENT, LifecycleAction, LifecycleCause};
 
@@ -65,7 +65,7 @@ const PREVIEW_COMPLETE: &str = "COMPLETE";
 const PREVIEW_FAILED: &str = "FAILED";
 
 /// One image a previewed policy would act on.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewResult {
     pub digest: String,
     pub tags: Vec<String>,
@@ -75,13 +75,13 @@ pub struct PreviewResult {
     pub rule_priority: u32,
 }
 
-/// A repository's last preview.
+/// A repository's last preview; its results are read a page at a time.
 #[derive(Debug, Clone)]
 pub struct Preview {
     pub policy_text: String,
     pub status: String,
-    /// By rule priority, then digest; empty until the preview completes.
-    pub results: Vec<PreviewResult>,
+    pub expiring: u64,
+    pub transitioning: u64,
 }
 
 impl Registry {
@@ -105,11 +105,11 @@ impl Registry {
     /// Evaluates a started preview and stores its results (run in the background).
     pub async fn run_lifecycle_preview(&self, repository_id: i64, text: &str) {
         let outcome = self.evaluate_preview(repository_id, text).await;
-        let (status, results) = match &outcome {
-            Ok(results) => (PREVIEW_COMPLETE, serde_json::to_string(results).expect("results serialise")),
+        let (status, results) = match outcome {
+            Ok(results) => (PREVIEW_COMPLETE, results),
             Err(e) => {
                 tracing::warn!(repository_id, error = %e, "lifecycle preview failed");
-                (PREVIEW_FAILED, "[]".to_owned())
+                (PREVIEW_FAILED, Vec::new())
             }
         };
         if let Err(e) = self.meta.finish_preview(repository_id, status, &results).await {
@@ -117,18 +117,19 @@ impl Registry {
         }
     }
 
-    async fn evaluate_preview(&self, repository_id: i64, text: &str) -> Result<Vec<PreviewResult>> {
+    async fn evaluate_preview(&self, repository_id: i64, text: &str) -> Result<Vec<PreviewRow>> {
         let (images, decisions) = self.decide(repository_id, text).await?;
         let by_digest: HashMap<&str, &ImageRecord> = images.iter().map(|i| (i.digest.as_str(), i)).collect();
         Ok(decisions
             .into_iter()
             .filter_map(|d| {
                 let image = by_digest.get(d.digest.as_str())?;
-                Some(PreviewResult {
-                    tags: image.tags.clone(),
+                Some(PreviewRow {
+                    tags: serde_json::to_string(&image.tags).expect("tags serialise"),
+                    tagged: !image.tags.is_empty(),
                     pushed_at: image.pushed_at,
                     transition: d.action == ActionType::Transition,
-                    rule_priority: d.rule_priority,
+                    rule_priority: i64::from(d.rule_priority),
                     digest: d.digest,
                 })
             })
@@ -166,8 +167,41 @@ impl Registry {
             .preview(repo.id)
             .await?
             .ok_or_else(|| RegistryError::PreviewNotFound { name: key.name.clone(), registry: key.account.clone() })?;
-        let results = serde_json::from_str(&stored.results)
-            .map_err(|e| RegistryError::Meta(wharf_meta::MetaError::Corrupt(format!("lifecycle preview: {e}"))))?;
-        Ok(Preview { policy_text: stored.policy_text, status: stored.status, results })
+        Ok(Preview {
+            policy_text: stored.policy_text,
+            status: stored.status,
+            expiring: stored.expiring as u64,
+            transitioning: stored.transitioning as u64,
+        })
+    }
+
+    /// A page of the last preview's results, in (rule priority, digest) order, each with its
+    /// position (the next page starts after the last one's).
+    pub async fn lifecycle_preview_results(
+        &self,
+        key: &RepositoryKey,
+        query: PreviewQuery<'_>,
+    ) -> Result<Vec<(i64, PreviewResult)>> {
+        let repo = self.repository(key).await?;
+        let corrupt = |e: serde_json::Error| {
+            RegistryError::Meta(wharf_meta::MetaError::Corrupt(format!("lifecycle preview: {e}")))
+        };
+        self.meta
+            .preview_results(repo.id, query)
+            .await?
+            .into_iter()
+            .map(|(seq, row)| {
+                Ok((
+                    seq,
+                    PreviewResult {
+                        tags: serde_json::from_str(&row.tags).map_err(corrupt)?,
+                        digest: row.digest,
+                        pushed_at: row.pushed_at,
+                        transition: row.transition,
+                        rule_priority: u32::try_from(row.rule_priority).unwrap_or(u32::MAX),
+                    },
+                ))
+            })
+            .collect()
     }
 }

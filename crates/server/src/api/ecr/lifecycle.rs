@@ -2,7 +2,7 @@
 
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use wharf_meta::RepositoryKey;
+use wharf_meta::{PreviewQuery, RepositoryKey};
 
 use super::{Call, output};
 use crate::api::error::{ApiError, Kind};
@@ -140,7 +140,7 @@ struct PreviewResultOut {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Summary {
-    expiring_image_total_count: usize,
+    expiring_image_total_count: u64,
     transitioning_image_total_counts: Vec<serde_json::Value>,
 }
 
@@ -165,31 +165,22 @@ pub async fn get_preview(call: Call<'_>) -> Result<Response, ApiError> {
         return Err(super::paging::not_with_ids("imageIds"));
     }
     let preview = call.app.registry.lifecycle_preview(&key).await?;
-    let expiring = preview.results.iter().filter(|r| !r.transition).count();
-    let transitioning = preview.results.len() - expiring;
     let wanted: Option<Vec<String>> =
         input.image_ids.map(|ids| ids.into_iter().filter_map(|i| i.image_digest).collect());
-    let tag_status = input.filter.and_then(|f| f.tag_status);
-    let selected: Vec<_> = preview
-        .results
-        .into_iter()
-        .filter(|r| wanted.as_ref().is_none_or(|w| w.contains(&r.digest)))
-        .filter(|r| match tag_status.as_deref() {
-            Some("TAGGED") => !r.tags.is_empty(),
-            Some("UNTAGGED") => r.tags.is_empty(),
-            _ => true,
-        })
-        .collect();
+    let tagged = match input.filter.and_then(|f| f.tag_status).as_deref() {
+        Some("TAGGED") => Some(true),
+        Some("UNTAGGED") => Some(false),
+        _ => None,
+    };
     let page = super::paging::Page::new(input.next_token.as_deref(), input.max_results, 100, 100)?;
-    // Results are in (rule priority, digest) order; the token carries the position.
-    let start = page.after.as_deref().and_then(|a| a.parse::<usize>().ok()).unwrap_or(0);
-    let end = (start + page.limit() as usize).min(selected.len());
-    let next_token = (end < selected.len()).then(|| super::paging::token(&end.to_string()));
-    let preview_results = selected
+    // Results are in (rule priority, digest) order; the token carries the last position shown.
+    let after = page.after.as_deref().and_then(|a| a.parse::<i64>().ok()).unwrap_or(0);
+    let query = PreviewQuery { tagged, digests: wanted.as_deref(), after, limit: page.fetch() };
+    let found = call.app.registry.lifecycle_preview_results(&key, query).await?;
+    let (found, next_token) = page.split(found, |(seq, _)| seq.to_string());
+    let preview_results = found
         .into_iter()
-        .skip(start)
-        .take(end.saturating_sub(start))
-        .map(|r| PreviewResultOut {
+        .map(|(_, r)| PreviewResultOut {
             image_tags: r.tags,
             image_digest: r.digest,
             image_pushed_at: r.pushed_at as f64 / 1000.0,
@@ -202,6 +193,7 @@ pub async fn get_preview(call: Call<'_>) -> Result<Response, ApiError> {
             storage_class: "STANDARD",
         })
         .collect();
+    let transitioning = preview.transitioning;
     let transitioning_image_total_counts = if transitioning > 0 {
         vec![serde_json::json!({ "targetStorageClass": "ARCHIVE", "imageTotalCount": transitioning })]
     } else {
@@ -213,7 +205,7 @@ pub async fn get_preview(call: Call<'_>) -> Result<Response, ApiError> {
         lifecycle_policy_text: preview.policy_text,
         status: preview.status,
         preview_results,
-        summary: Summary { expiring_image_total_count: expiring, transitioning_image_total_counts },
+        summary: Summary { expiring_image_total_count: preview.expiring, transitioning_image_total_counts },
         next_token,
     })
 }
