@@ -94,15 +94,25 @@ impl<R: Read> TarReader<R> {
     }
 
     /// Reads the current entry's body whole, or returns `None` (leaving it to be skipped) if it
-    /// is longer than `max`. Memory grows with the bytes that arrive, not with the size the
-    /// header claims.
+    /// is longer than `max`.
     pub fn read_body(&mut self, max: u64) -> Result<Option<Vec<u8>>, LayerError> {
+        self.read_body_after(Vec::new(), max)
+    }
+
+    /// [`TarReader::read_body`] into a buffer that already holds the body's first bytes (read
+    /// with `read_body_chunk`), so a caller that peeked at them needs no second copy.
+    ///
+    /// The buffer's capacity is reserved once for the size the header claims (at most `max`),
+    /// so it never reallocates (which would briefly hold the file twice); memory pages are
+    /// only touched as bytes arrive, so a header that lies about its size costs address
+    /// space, not memory.
+    pub fn read_body_after(&mut self, mut buf: Vec<u8>, max: u64) -> Result<Option<Vec<u8>>, LayerError> {
         if self.body_left > max {
             return Ok(None);
         }
         const STEP: usize = 64 << 10;
-        let total = self.body_left as usize;
-        let mut buf = Vec::new();
+        let total = buf.len() + self.body_left as usize;
+        buf.reserve_exact(total - buf.len());
         while buf.len() < total {
             let start = buf.len();
             buf.resize(total.min(start + STEP), 0);

@@ -46,10 +46,7 @@ pub(crate) fn scan<R: Read>(tar: &mut TarReader<R>, size: u64, limits: &Limits) 
         return Ok(Scan::NotElf);
     }
     if size <= limits.max_file_bytes {
-        let rest = tar.read_body(limits.max_file_bytes)?.unwrap_or_default();
-        let mut data = Vec::with_capacity(magic.len() + rest.len());
-        data.extend_from_slice(&magic);
-        data.extend_from_slice(&rest);
+        let data = tar.read_body_after(magic.to_vec(), limits.max_file_bytes)?.unwrap_or_default();
         return Ok(Scan::Packages(Elf::parse(&data).map(|elf| packages(&elf, limits)).unwrap_or_default()));
     }
     Ok(match go::stream_scan(tar, &magic)? {
