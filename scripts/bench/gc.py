@@ -38,7 +38,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -925,11 +924,7 @@ def parse_args(argv=None):
     p.add_argument("--keep", action="store_true", help="keep the temp dir (data dirs, logs)")
     p.add_argument("--tmp", default="/tmp", help="parent of the temp dir (default /tmp)")
     a = p.parse_args(argv)
-    only = [x.strip() for o in a.only for x in o.split(",") if x.strip()]
-    bad = [x for x in only if x not in PARTS]
-    if bad:
-        p.error(f"unknown part(s) {bad}; choose from {PARTS}")
-    a.parts = [x for x in PARTS if not only or x in only]
+    a.parts = bench.select(p, a.only, PARTS, "part")
     return a
 
 
@@ -942,19 +937,7 @@ def main(argv=None) -> int:
     if "reference" in args.parts and not os.access(bench.REFERENCE_BIN, os.X_OK):
         log(f"{bench.REFERENCE_BIN} not found (apt-get install docker-registry): skipping the reference")
         args.parts.remove("reference")
-    workdir = Path(tempfile.mkdtemp(prefix="wharf-gcbench-", dir=args.tmp))
-
-    def cleanup(*_):
-        bench._kill_live()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-    def on_signal(signum, _frame):
-        cleanup()
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    workdir, cleanup = bench.make_workdir(args, "wharf-gcbench-")
     meta = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "host": platform.node(), "cpus": os.cpu_count(),
             "kernel": platform.release(), "wharf_bin": args.wharf_bin,
             "wharf_version": subprocess.run([args.wharf_bin, "--version"], capture_output=True,

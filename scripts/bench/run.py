@@ -1134,6 +1134,36 @@ def markdown_table(hdr: list[str], body: list[list], right: set[int]) -> str:
 
 
 # ------------------------------------------------------------------------------- main
+
+def select(p: argparse.ArgumentParser, only: list[str], names: list[str], what: str) -> list[str]:
+    """The names `--only` picked (repeatable, or comma lists), in `names`' order; all of them
+    when it was not given."""
+    chosen = [x.strip() for o in only for x in o.split(",") if x.strip()]
+    bad = [x for x in chosen if x not in names]
+    if bad:
+        p.error(f"unknown {what}(s) {bad}; choose from {names}")
+    return [n for n in names if not chosen or n in chosen]
+
+
+def make_workdir(args, prefix: str):
+    """A temp dir under `--tmp` for one run, and the cleanup that kills the servers started
+    and removes the dir (unless `--keep`). SIGTERM and Ctrl-C clean up too."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=args.tmp))
+
+    def cleanup() -> None:
+        _kill_live()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def on_signal(signum, _frame):
+        cleanup()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return workdir, cleanup
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", action="append", default=[],
@@ -1168,11 +1198,7 @@ def parse_args(argv=None):
     p.add_argument("--keep", action="store_true", help="keep the temp dir (data dirs, logs)")
     p.add_argument("--tmp", default="/tmp", help="parent of the temp dir (default /tmp)")
     a = p.parse_args(argv)
-    only = [x.strip() for o in a.only for x in o.split(",") if x.strip()]
-    bad = [x for x in only if x not in METRICS]
-    if bad:
-        p.error(f"unknown metric(s) {bad}; choose from {METRICS}")
-    a.selected = [m for m in METRICS if not only or m in only]
+    a.selected = select(p, a.only, METRICS, "metric")
     if not 1 <= a.skopeo_runs <= 9:
         p.error("--skopeo-runs must be 1..9")
     a.manifest_conns = [int(x) for x in a.manifest_conns.split(",")]
@@ -1193,19 +1219,7 @@ def main(argv=None) -> int:
     if "reference" in args.servers and not os.access(REFERENCE_BIN, os.X_OK):
         sys.exit(f"{REFERENCE_BIN} not found (apt-get install docker-registry)")
 
-    workdir = Path(tempfile.mkdtemp(prefix="wharf-bench-", dir=args.tmp))
-
-    def cleanup(*_):
-        _kill_live()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-    def on_signal(signum, _frame):
-        cleanup()
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    workdir, cleanup = make_workdir(args, "wharf-bench-")
     bench = Bench(args, workdir)
     meta = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),

@@ -659,11 +659,7 @@ def parse_args(argv=None):
     p.add_argument("--keep", action="store_true", help="keep the temp dir (data dirs, outputs)")
     p.add_argument("--tmp", default="/tmp", help="parent of the temp dir (default /tmp)")
     a = p.parse_args(argv)
-    only = [x.strip() for o in a.only for x in o.split(",") if x.strip()]
-    bad = [x for x in only if x not in PARTS]
-    if bad:
-        p.error(f"unknown part(s) {bad}; choose from {PARTS}")
-    a.selected = [x for x in PARTS if not only or x in only]
+    a.selected = run.select(p, a.only, PARTS, "part")
     if a.runs < 1:
         p.error("--runs must be at least 1")
     return a
@@ -677,20 +673,8 @@ def main(argv=None) -> int:
         sys.exit(f"wharf binary not found: {args.wharf_bin} (cargo build --release -p wharf)")
     if not os.path.exists(args.vulndb):
         sys.exit(f"vulnerability data not found: {args.vulndb}")
-    workdir = Path(tempfile.mkdtemp(prefix="wharf-bench-scan-", dir=args.tmp))
+    workdir, cleanup = run.make_workdir(args, "wharf-bench-scan-")
     shutil.copy2(args.wharf_bin, workdir / "wharf")  # others may rebuild the original meanwhile
-
-    def cleanup(*_):
-        run._kill_live()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-    def on_signal(signum, _frame):
-        cleanup()
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     b = ScanBench(args, workdir)
     st = os.stat(args.wharf_bin)
     meta = {
