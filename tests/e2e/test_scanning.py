@@ -856,6 +856,40 @@ def test_decompression_bomb_fails_and_server_is_unharmed(wharf_factory, tmp_path
     assert basic_ids(done) == set(debian_expected(si.DPKG_CORE))
 
 
+def test_no_database_fails_then_a_retry_and_archived_images(wharf_factory, tmp_path):
+    """A scan before any database is imported ends FAILED saying so; a failed scan may be
+    started again at once (the 24-hour rule counts scans that did not fail); an archived image
+    cannot be scanned."""
+    srv = h.serve(wharf_factory)
+    ecr = h.ecr(srv, h.admin_key(srv))
+    assert cli_json(srv, "vulndb", "status", "--json")["records"] == 0
+    repo = name("nodb")
+    digest = push(srv, ecr, repo, core_image())
+    r = srv.cli("scan", f"{repo}:latest", "--json", check=False, timeout=180)
+    assert r.returncode != 0
+    failed = json.loads(r.stdout)
+    assert status(failed) == "FAILED", failed
+    assert "wharf vulndb import" in failed["imageScanStatus"]["description"], failed
+    assert "imageScanFindings" not in failed
+
+    deb = si.write_osv_zip(tmp_path / "Debian:12" / "all.zip", si.DEBIAN_RECORDS)
+    srv.cli("vulndb", "import", deb)
+    ecr.start_image_scan(repositoryName=repo, imageId={"imageDigest": digest})
+    done = wait_complete(ecr, repo, digest)
+    assert basic_ids(done) == set(debian_expected(si.DPKG_CORE))
+    with pytest.raises(ClientError) as e:
+        ecr.start_image_scan(repositoryName=repo, imageId={"imageDigest": digest})
+    assert error_code(e) == "LimitExceededException"
+
+    other = name("archived")
+    archived = push(srv, ecr, other, core_image())
+    ecr.update_image_storage_class(repositoryName=other, imageId={"imageDigest": archived},
+                                   targetStorageClass="ARCHIVE")
+    with pytest.raises(ClientError) as e:
+        ecr.start_image_scan(repositoryName=other, imageId={"imageDigest": archived})
+    assert error_code(e) == "ImageArchivedException"
+
+
 # ============================================================================ continuous scans
 def test_continuous_rescan_after_database_updates(wharf_factory, tmp_path):
     """ENHANCED + CONTINUOUS_SCAN: a database that adds an advisory adds its finding to the

@@ -13,7 +13,6 @@ use crate::{MetaStore, RepositoryKey, Result, placeholders};
 pub struct StoredScan {
     pub status: String,
     pub description: Option<String>,
-    pub requested_at: i64,
     pub completed_at: Option<i64>,
     pub vulndb_import_id: Option<i64>,
     pub source_updated_at: Option<i64>,
@@ -64,7 +63,7 @@ pub struct ScanSummary {
 }
 
 const SCAN_COLUMNS: &str =
-    "status, description, requested_at, completed_at, vulndb_import_id, source_updated_at, findings, severity_counts";
+    "status, description, completed_at, vulndb_import_id, source_updated_at, findings, severity_counts";
 
 impl MetaStore {
     /// The registry scanning configuration of an account in a region: (scan type, rules JSON).
@@ -255,7 +254,6 @@ impl MetaStore {
             Ok(StoredScan {
                 status: r.try_get("status")?,
                 description: r.try_get("description")?,
-                requested_at: r.try_get("requested_at")?,
                 completed_at: r.try_get("completed_at")?,
                 vulndb_import_id: r.try_get("vulndb_import_id")?,
                 source_updated_at: r.try_get("source_updated_at")?,

@@ -715,6 +715,11 @@ async fn scan_jobs(store: MetaStore) {
     assert_eq!(summaries.len(), 2);
     assert_eq!(summaries[M1].severity_counts, "{\"HIGH\":1}");
     assert_eq!(summaries[M2].status, "IN_PROGRESS");
+    assert!(store.finish_scan(&third, &outcome("FAILED")).await.unwrap());
+    assert!(store.request_scan(r.id, M2, "BASIC", 10_400, 10_400 - day).await.unwrap(), "a failed scan may be retried");
+    let retried = store.claim_scan(10_400, 500).await.unwrap().unwrap();
+    assert_eq!((retried.digest.as_str(), retried.attempts), (M2, 1), "from its first attempt");
+    assert!(store.finish_scan(&retried, &outcome("COMPLETE")).await.unwrap());
 
     // Completed scans matched against another database are stale; a rematch is recorded once.
     store.finish_scan(&second, &outcome("COMPLETE")).await.unwrap();
