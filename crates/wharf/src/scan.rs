@@ -7,9 +7,9 @@ use anyhow::Context;
 use wharf_meta::RepositoryKey;
 use wharf_oci::Reference;
 use wharf_registry::Registry;
-use wharf_registry::scanning::FindingStatus;
 use wharf_registry::scanning::report::{self, ImageContext};
 use wharf_registry::scanning::vulndb::VulnDbSummary;
+use wharf_registry::scanning::{self, FindingStatus};
 use wharf_server::Config;
 
 #[derive(clap::Subcommand)]
@@ -87,7 +87,7 @@ pub async fn scan(args: ScanArgs, registry: &Registry, config: &Config) -> anyho
         print_findings(&scan);
     }
     anyhow::ensure!(
-        scan.status == "COMPLETE",
+        scan.status == scanning::COMPLETE,
         "scan {}: {}",
         scan.status,
         scan.description.as_deref().unwrap_or("no reason given")

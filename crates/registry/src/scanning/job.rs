@@ -6,6 +6,9 @@
 //! later match (a rescan, a new database, the other scan type) starts from the stored
 //! inventory. An index is scanned through its image children, each with its platform.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use futures_util::TryStreamExt;
 use serde_json::Value;
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -14,7 +17,7 @@ use wharf_meta::{ManifestRecord, ScanJob, ScanOutcome, VulnDbImport};
 use wharf_oci::{Digest, Reference, media_type};
 
 use super::findings::{self, PlatformInventory, StoredFinding};
-use super::{ScanFrequency, ScanType};
+use super::{COMPLETE, FAILED, ScanFrequency, ScanType, ScanningConfiguration, UNSUPPORTED_IMAGE};
 use crate::{Registry, RegistryError, Result, now_ms};
 
 /// How long a worker may hold a scan before another may take it over.
@@ -33,11 +36,6 @@ pub struct ScanLimits {
 
 /// The event type scan completions are recorded under.
 pub const SCAN_EVENT: &str = "ECR Image Scan";
-
-/// ECR's scan statuses that a scan ends in.
-const COMPLETE: &str = "COMPLETE";
-const FAILED: &str = "FAILED";
-const UNSUPPORTED_IMAGE: &str = "UNSUPPORTED_IMAGE";
 
 /// Config media types of container images; anything else is an artifact.
 const IMAGE_CONFIGS: [&str; 2] =
@@ -289,11 +287,20 @@ impl Registry {
         let scan_type = ScanType::Enhanced;
         let mut rematched = 0;
         let mut after = (0i64, String::new());
+        // The registry configurations met in this pass, read once each.
+        let mut configs: HashMap<(String, String), ScanningConfiguration> = HashMap::new();
         loop {
             let page = self.meta.stale_scans(scan_type.as_str(), db.id, (after.0, &after.1), REMATCH_PAGE).await?;
             for stale in &page {
-                let repo = self.repository(&stale.repository).await?;
-                if self.repository_scanning(&repo).await?.frequency != ScanFrequency::ContinuousScan {
+                let key = &stale.repository;
+                let config = match configs.entry((key.account.clone(), key.region.clone())) {
+                    Entry::Occupied(found) => found.into_mut(),
+                    Entry::Vacant(slot) => slot.insert(self.scanning_configuration(&key.account, &key.region).await?),
+                };
+                let repo = self.repository(key).await?;
+                if config.for_repository(&key.name, repo.settings.scan_on_push).frequency
+                    != ScanFrequency::ContinuousScan
+                {
                     continue;
                 }
                 let Some(manifest) = self.meta.manifest_by_digest(stale.repository_id, &stale.digest).await? else {

@@ -27,6 +27,12 @@ use crate::{Registry, RegistryError, Result, now_ms};
 pub use findings::{FindingStatus, StoredFinding};
 pub use job::{SCAN_EVENT, ScanLimits};
 
+/// ECR's scan statuses (`imageScanStatus.status`) that wharf uses.
+pub const IN_PROGRESS: &str = "IN_PROGRESS";
+pub const COMPLETE: &str = "COMPLETE";
+pub const FAILED: &str = "FAILED";
+pub const UNSUPPORTED_IMAGE: &str = "UNSUPPORTED_IMAGE";
+
 /// ECR's one scan per image per 24 hours.
 const SCAN_INTERVAL_MS: i64 = 24 * 60 * 60 * 1000;
 

@@ -11,8 +11,8 @@ use wharf_meta::{RepositoryKey, ScanSummary};
 use wharf_oci::Digest;
 use wharf_vuln::{CvssVersion, Finding};
 
-use super::ScanType;
 use super::findings::{FindingStatus, StoredFinding};
+use super::{COMPLETE, ScanType};
 use crate::{Registry, RegistryError, Result};
 
 /// An image's scan of one type.
@@ -103,7 +103,7 @@ pub fn describe_findings(scan: &ImageScan, image: &ImageContext<'_>, range: std:
         "imageId": { "imageDigest": image.digest },
         "imageScanStatus": scan_status(&scan.status, scan.description.as_deref()),
     });
-    if scan.status == "COMPLETE" {
+    if scan.status == COMPLETE {
         v["imageScanFindings"] = scan_findings(scan, image, range);
     }
     v

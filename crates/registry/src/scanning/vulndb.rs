@@ -262,7 +262,7 @@ fn parse_time(text: &str) -> Option<i64> {
 }
 
 /// Epoch milliseconds as RFC 3339.
-pub(crate) fn rfc3339(ms: i64) -> String {
+fn rfc3339(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())

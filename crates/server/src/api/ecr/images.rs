@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use wharf_meta::{ImageFilter, ImageRecord, ImageStatus, RepositoryKey, ScanSummary, TagStatus};
 use wharf_oci::{Algorithm, Digest, Reference, validate_tag};
-use wharf_registry::scanning::report;
+use wharf_registry::scanning::{self, report};
 use wharf_registry::{RegistryError, StorageClass};
 
 use super::{Call, check_length, output, paging};
@@ -389,7 +389,7 @@ async fn details(call: &Call<'_>, key: &RepositoryKey, images: Vec<ImageRecord>)
 fn detail(key: &RepositoryKey, image: ImageRecord, scan: Option<&ScanSummary>) -> ImageDetail {
     ImageDetail {
         image_scan_status: scan.map(|s| report::scan_status(&s.status, s.description.as_deref())),
-        image_scan_findings_summary: scan.filter(|s| s.status == "COMPLETE").map(report::findings_summary),
+        image_scan_findings_summary: scan.filter(|s| s.status == scanning::COMPLETE).map(report::findings_summary),
         registry_id: key.account.clone(),
         repository_name: key.name.clone(),
         image_digest: image.digest,

@@ -8,7 +8,9 @@ use serde_json::json;
 use wharf_meta::{ImageRecord, RepositoryKey};
 use wharf_oci::Digest;
 use wharf_registry::RegistryError;
-use wharf_registry::scanning::{RepositoryFilter, ScanType, ScanningConfiguration, ScanningRule, report};
+use wharf_registry::scanning::{
+    self, RepositoryFilter, ScanFrequency, ScanType, ScanningConfiguration, ScanningRule, report,
+};
 
 use super::images::{ImageId, named_images};
 use super::{Call, check_length, output, paging};
@@ -48,7 +50,7 @@ struct RepositoryScanningOutput {
     repository_arn: String,
     repository_name: String,
     scan_on_push: bool,
-    scan_frequency: wharf_registry::scanning::ScanFrequency,
+    scan_frequency: ScanFrequency,
     applied_scan_filters: Vec<RepositoryFilter>,
 }
 
@@ -62,13 +64,13 @@ pub async fn batch_get_repository_scanning_configuration(call: Call<'_>) -> Resu
         call.authorize_repository("ecr:BatchGetRepositoryScanningConfiguration", &key).await?;
         match call.app.registry.repository(&key).await {
             Ok(repo) => {
-                let scanning = call.app.registry.repository_scanning(&repo).await?;
+                let applied = call.app.registry.repository_scanning(&repo).await?;
                 configurations.push(RepositoryScanningOutput {
                     repository_arn: wharf_iam::principal::repository_arn(&key.region, &key.account, &key.name),
                     repository_name: key.name,
-                    scan_on_push: scanning.frequency == wharf_registry::scanning::ScanFrequency::ScanOnPush,
-                    scan_frequency: scanning.frequency,
-                    applied_scan_filters: scanning.applied_filters,
+                    scan_on_push: applied.frequency == ScanFrequency::ScanOnPush,
+                    scan_frequency: applied.frequency,
+                    applied_scan_filters: applied.applied_filters,
                 });
             }
             Err(e @ RegistryError::RepositoryNotFound { .. }) => failures.push(json!({
@@ -154,7 +156,7 @@ pub async fn start_image_scan(call: Call<'_>) -> Result<Response, ApiError> {
         "registryId": key.account,
         "repositoryName": key.name,
         "imageId": image_id(&input, &image),
-        "imageScanStatus": report::scan_status("IN_PROGRESS", None),
+        "imageScanStatus": report::scan_status(scanning::IN_PROGRESS, None),
     }))
 }
 
