@@ -822,6 +822,23 @@ def test_cli_scan_json_matches_the_api(srv, ecr, vulndb):
     assert detail["finding-severity-counts"] == out["imageScanFindings"]["findingSeverityCounts"]
 
 
+def test_a_rescan_keeps_first_sightings(srv, ecr, vulndb):
+    """A new scan of the same image (here `wharf scan`, which requeues it) is merged with the
+    last one: findings seen again keep `firstObservedAt` and move `lastObservedAt`."""
+    configure(ecr, "ENHANCED")
+    repo = name("rescan")
+    push(srv, ecr, repo, python_image("2.30.0"))
+    first = {f["packageVulnerabilityDetails"]["vulnerabilityId"]: f for f in enhanced(cli_scan(srv, f"{repo}:latest"))}
+    assert first
+    time.sleep(1.1)
+    second = {f["packageVulnerabilityDetails"]["vulnerabilityId"]: f for f in enhanced(cli_scan(srv, f"{repo}:latest"))}
+    assert set(second) == set(first)
+    for rid, f in second.items():
+        assert f["status"] == "ACTIVE"
+        assert parse_time(f["firstObservedAt"]) == parse_time(first[rid]["firstObservedAt"]), rid
+        assert parse_time(f["lastObservedAt"]) > parse_time(first[rid]["lastObservedAt"]), rid
+
+
 # ============================================================================ hostile input
 def test_decompression_bomb_fails_and_server_is_unharmed(wharf_factory, tmp_path):
     srv = h.serve(wharf_factory, extra_args=["--scan-max-layer-bytes", str(64 * MiB)])

@@ -178,7 +178,8 @@ impl Registry {
         Ok(Scanned::Complete { db, findings })
     }
 
-    /// The findings of an image's last completed scan of a type.
+    /// The findings of an image's last completed scan of a type. A scan in progress still
+    /// holds them (a new request leaves them in place); a failed one holds none.
     async fn stored_findings(
         &self,
         repository_id: i64,
@@ -186,9 +187,9 @@ impl Registry {
         scan_type: ScanType,
     ) -> Result<Vec<StoredFinding>> {
         match self.meta.scan(repository_id, digest, scan_type.as_str()).await? {
-            Some(scan) if scan.status == COMPLETE => serde_json::from_str(&scan.findings)
+            Some(scan) => serde_json::from_str(&scan.findings)
                 .map_err(|e| RegistryError::Meta(wharf_meta::MetaError::Corrupt(e.to_string()))),
-            _ => Ok(Vec::new()),
+            None => Ok(Vec::new()),
         }
     }
 
