@@ -1,11 +1,14 @@
 //! The filesystem backend: `blobs/<alg>/<2 hex>/<hex>` for blobs, `uploads/<id>` for
-//! sessions, `trash/<alg>-<hex>` for blobs a garbage collection moved aside. A session's SHA-256 state is kept in memory between requests and rebuilt by
-//! re-reading its file when missing (after a restart, or on another node sharing the
-//! folder), so the file is the only truth.
+//! sessions, `trash/<alg>-<hex>` for blobs a garbage collection moved aside. A session's
+//! SHA-256 state is kept in memory between requests and rebuilt by re-reading its file
+//! when missing (after a restart, or on another node sharing the folder), so the file is
+//! the only truth.
+
+mod writer;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, spawn_blocking};
 use wharf_oci::{Algorithm, Digest, Hasher};
 
+use self::writer::{SessionWriter, StagePool};
 use crate::{BlobError, BlobStore, ByteStream, Chunk, Result, StoredBlob, StoredUpload};
 
 /// Read size for serving blobs: each chunk costs a hand-off to the blocking pool, so it is
@@ -45,6 +49,7 @@ pub struct FsBlobStore {
     max_blob_bytes: u64,
     /// One lock per open session: requests on one session run one at a time, in order.
     sessions: Mutex<HashMap<String, Slot>>,
+    stages: Arc<StagePool>,
 }
 
 impl FsBlobStore {
@@ -54,7 +59,7 @@ impl FsBlobStore {
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("uploads"))?;
         std::fs::create_dir_all(root.join("trash"))?;
-        Ok(FsBlobStore { root, max_blob_bytes, sessions: Mutex::new(HashMap::new()) })
+        Ok(FsBlobStore { root, max_blob_bytes, sessions: Mutex::new(HashMap::new()), stages: Arc::default() })
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
@@ -111,7 +116,8 @@ impl FsBlobStore {
             return Err(BlobError::OffsetMismatch { current, requested });
         }
         let finishing = install.is_some();
-        match write_chunk(self.upload_path(id), state.clone(), chunk, self.max_blob_bytes, install).await {
+        let target = WriteTarget { path: self.upload_path(id), stages: self.stages.clone(), max: self.max_blob_bytes };
+        match write_chunk(target, state.clone(), chunk, install).await {
             Ok(next) => {
                 let len = next.len;
                 if finishing {
@@ -321,31 +327,40 @@ enum ToWriter {
     Complete,
 }
 
+/// The session file a chunk goes to, and what writing it needs.
+struct WriteTarget {
+    path: PathBuf,
+    stages: Arc<StagePool>,
+    /// The most bytes a blob may have.
+    max: u64,
+}
+
 /// Streams `chunk` into the session file on a blocking thread while hashing it, so
 /// receiving, hashing and writing overlap; with `install`, the same thread then verifies
 /// the content and installs it. Returns the state after the chunk.
 async fn write_chunk(
-    path: PathBuf,
+    target: WriteTarget,
     state: SessionState,
     chunk: Chunk,
-    max: u64,
     install: Option<Install>,
 ) -> Result<SessionState> {
     let (tx, mut rx) = mpsc::channel::<ToWriter>(WRITE_QUEUE);
     let SessionState { len, mut hasher } = state;
+    let WriteTarget { path, stages, max } = target;
     let writer = spawn_blocking(move || -> Result<Hasher> {
-        let mut file = OpenOptions::new().append(true).open(&path).map_err(upload_missing)?;
+        let mut file = SessionWriter::open(&path, len, &stages).map_err(upload_missing)?;
         while let Some(message) = rx.blocking_recv() {
             match message {
                 ToWriter::Batch(batch) => {
-                    write_all_vectored(&mut file, &batch)?;
                     for piece in &batch {
+                        file.write(piece)?;
                         hasher.update(piece);
                     }
                 }
                 ToWriter::Complete => {
+                    file.finish()?;
                     if let Some(install) = &install {
-                        verify_and_install(&path, &file, hasher.clone(), install)?;
+                        verify_and_install(&path, file.file(), hasher.clone(), install)?;
                     }
                     break;
                 }
@@ -400,21 +415,6 @@ async fn write_chunk(
         Some(e) => Err(e),
         None => Ok(SessionState { len: len + received, hasher }),
     }
-}
-
-/// Writes every piece with as few `writev` calls as the kernel allows.
-/// (`Write::write_all_vectored` is not stable yet.)
-fn write_all_vectored(file: &mut File, pieces: &[Bytes]) -> io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|p| IoSlice::new(p)).collect();
-    let mut rest = &mut slices[..];
-    while !rest.is_empty() {
-        let n = file.write_vectored(rest)?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        IoSlice::advance_slices(&mut rest, n);
-    }
-    Ok(())
 }
 
 /// Checks the session's content against the declared digest (`hasher` holds its SHA-256)
