@@ -919,12 +919,8 @@ class Bench:
                 f"{r['server_ctx_switches'] / n:.0f} server context switches/blob")
         res["small"] = out
 
-    def m_skopeo(self, srv, res):
-        """skopeo push of an OCI layout, then pull into a new layout. Each run uses its own
-        freshly made layout (new random layers) and repository, so no run finds blobs that an
-        earlier one pushed; the same layouts serve both servers. Median of the runs."""
-        runs = self.args.skopeo_runs
-        while len(self.layouts) < runs:
+    def ensure_layouts(self) -> None:
+        while len(self.layouts) < self.args.skopeo_runs:
             i = len(self.layouts)
             d = self.workdir / f"skopeo-src-{i}"
             t = time.perf_counter()
@@ -934,7 +930,34 @@ class Bench:
             self.layouts.append(d)
             log(f"  (made OCI layout {i}: {self.args.skopeo_layers} layers, {self.layout_bytes} B, "
                 f"{time.perf_counter() - t:.1f} s)")
-        env = dict(os.environ, HOME=str(self.workdir / "skopeo-home"))
+
+    def skopeo_env(self) -> dict:
+        return dict(os.environ, HOME=str(self.workdir / "skopeo-home"))
+
+    def skopeo_floor(self) -> None:
+        """skopeo copying the same layouts to a local `dir:`, no server involved: how fast
+        the client alone reads, verifies and writes them, the floor under any push time."""
+        self.ensure_layouts()
+        times = []
+        for i, layout in enumerate(self.layouts):
+            dest = self.workdir / f"skopeo-floor-{i}"
+            self.quiesce()
+            t = time.perf_counter()
+            subprocess.run(["skopeo", "copy", "--quiet", f"oci:{layout}:latest", f"dir:{dest}"],
+                           check=True, capture_output=True, timeout=600, env=self.skopeo_env())
+            times.append(time.perf_counter() - t)
+            shutil.rmtree(dest, ignore_errors=True)
+        self.notes["skopeo_client_floor_s"] = [round(x, 3) for x in times]
+        log(f"  skopeo alone, OCI layout -> local dir (client floor): "
+            f"{', '.join(f'{x:.2f}' for x in times)} s")
+
+    def m_skopeo(self, srv, res):
+        """skopeo push of an OCI layout, then pull into a new layout. Each run uses its own
+        freshly made layout (new random layers) and repository, so no run finds blobs that an
+        earlier one pushed; the same layouts serve both servers. Median of the runs."""
+        runs = self.args.skopeo_runs
+        self.ensure_layouts()
+        env = self.skopeo_env()
 
         def run(cmd):
             def go():
@@ -1237,6 +1260,8 @@ def main(argv=None) -> int:
     try:
         if "download" in args.selected:
             bench.download_ceiling()
+        if "skopeo" in args.selected:
+            bench.skopeo_floor()
         for name in args.servers:
             srv = Wharf(workdir, args.wharf_bin) if name == "wharf" else Reference(workdir)
             bench.run_server(srv, args.selected)
@@ -1249,6 +1274,10 @@ def main(argv=None) -> int:
     if ceil:
         log(f"\ndownload client ceiling on this machine (same client vs. a sendfile(2) source): "
             f"{max(ceil):.2f} GB/s (runs {ceil}); curl: {bench.notes.get('curl_ceiling_GBps')} GB/s")
+    floor = bench.notes.get("skopeo_client_floor_s")
+    if floor:
+        log(f"skopeo client floor on this machine (the same layouts copied to a local dir, no "
+            f"server): median {statistics.median(floor):.2f} s (runs {floor})")
     if bench.noisy:
         log("\nWARNING: other work ran during these steps, their numbers are suspect: "
             + "; ".join(bench.noisy))

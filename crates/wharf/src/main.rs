@@ -16,7 +16,9 @@ use wharf_server::{Config, LogFormat, Settings};
 /// glibc's allocator hands the memory of freed buffers back to the kernel (trimming and
 /// unmapping), so the megabytes of request-body buffers a push allocates and frees per
 /// second came back as page faults on fresh pages: measured, 0.2 s of CPU per GB uploaded.
-/// mimalloc keeps and reuses them.
+/// mimalloc keeps and reuses them. It is built without transparent huge pages (`no_thp`):
+/// with them its arenas held whole 2 MiB pages per thread, and peak RSS over the benchmark
+/// went from 46 to 83 MB.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
