@@ -46,14 +46,21 @@ impl StagePool {
     }
 }
 
+/// The session file's `O_DIRECT` handle.
+enum Direct {
+    /// Not opened yet: small appends never need it.
+    Untried,
+    Open(File),
+    /// The file system does not do direct I/O.
+    Refused,
+}
+
 /// Appends to one session file, from where it ends now.
 pub(super) struct SessionWriter<'a> {
     path: PathBuf,
     /// Opened for appending: the writes that go through the page cache.
     file: File,
-    /// The `O_DIRECT` handle, opened when the first stage fills; `None` inside once the
-    /// file system has refused direct I/O.
-    direct: Option<Option<File>>,
+    direct: Direct,
     pool: &'a StagePool,
     stage: Vec<u8>,
     /// Padding before the staged bytes, which puts them on a block-aligned address.
@@ -69,7 +76,7 @@ impl<'a> SessionWriter<'a> {
         let mut stage = pool.take();
         let pad = stage.as_ptr().align_offset(BLOCK);
         stage.resize(pad, 0);
-        Ok(SessionWriter { path: path.to_owned(), file, direct: None, pool, stage, pad, start: len })
+        Ok(SessionWriter { path: path.to_owned(), file, direct: Direct::Untried, pool, stage, pad, start: len })
     }
 
     /// The session file, for syncing and verifying once everything is written.
@@ -116,22 +123,23 @@ impl<'a> SessionWriter<'a> {
             return Ok(());
         }
         self.open_direct()?;
-        let direct = match &self.direct {
-            Some(Some(direct)) => direct.write_all_at(self.staged(), self.start),
-            _ => Err(io::Error::from_raw_os_error(libc::EINVAL)),
-        };
-        match direct {
-            Ok(()) => {}
-            // No direct I/O here, or (opening with O_DIRECT succeeded but) the writes are
-            // refused for alignment rules of this file system's own: the cache it is.
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                self.direct = Some(None);
-                // Whatever part of the stage did land goes: the appends resume from here.
-                self.file.set_len(self.start)?;
-                (&self.file).write_all(self.staged())?;
+        if let Direct::Open(direct) = &self.direct {
+            match direct.write_all_at(self.staged(), self.start) {
+                Ok(()) => {
+                    self.consume(STAGE);
+                    return Ok(());
+                }
+                // Opening with O_DIRECT worked but the writes are refused, for alignment
+                // rules of this file system's own: the cache it is, from here on. Whatever
+                // part of the stage did land is cut off; the appends resume from there.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    self.direct = Direct::Refused;
+                    self.file.set_len(self.start)?;
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
+        (&self.file).write_all(self.staged())?;
         self.consume(STAGE);
         Ok(())
     }
@@ -143,13 +151,13 @@ impl<'a> SessionWriter<'a> {
 
     /// Opens the `O_DIRECT` handle the first time it is wanted.
     fn open_direct(&mut self) -> io::Result<()> {
-        if self.direct.is_none() {
+        if let Direct::Untried = self.direct {
             let opened = OpenOptions::new().write(true).custom_flags(libc::O_DIRECT).open(&self.path);
-            self.direct = Some(match opened {
-                Ok(file) => Some(file),
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => None,
+            self.direct = match opened {
+                Ok(file) => Direct::Open(file),
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Direct::Refused,
                 Err(e) => return Err(e),
-            });
+            };
         }
         Ok(())
     }
