@@ -348,19 +348,19 @@ async fn write_chunk(
     let SessionState { len, mut hasher } = state;
     let WriteTarget { path, stages, max } = target;
     let writer = spawn_blocking(move || -> Result<Hasher> {
-        let mut file = SessionWriter::open(&path, len, &stages).map_err(upload_missing)?;
+        let mut session = SessionWriter::open(&path, len, &stages).map_err(upload_missing)?;
         while let Some(message) = rx.blocking_recv() {
             match message {
                 ToWriter::Batch(batch) => {
                     for piece in &batch {
-                        file.write(piece)?;
+                        session.write(piece)?;
                         hasher.update(piece);
                     }
                 }
                 ToWriter::Complete => {
-                    file.finish()?;
+                    session.finish()?;
                     if let Some(install) = &install {
-                        verify_and_install(&path, file.file(), hasher.clone(), install)?;
+                        verify_and_install(&path, session.file(), hasher.clone(), install)?;
                     }
                     break;
                 }
