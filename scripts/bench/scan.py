@@ -39,7 +39,6 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -49,7 +48,7 @@ import run  # noqa: E402  (server wrapper, machine-load helpers, table; also put
 from run import log  # noqa: E402
 
 import images  # noqa: E402
-import scanimages  # noqa: E402  (wheel_files: the files a wheel installs)
+import scanimages  # noqa: E402  (wheel_files, download_wheel)
 
 PARTS = ["import", "big", "python"]
 SITE = "usr/local/lib/python3.11/site-packages"
@@ -317,21 +316,8 @@ def big_image_layers() -> tuple[list[images.Layer], list[dict], dict]:
 
 def pypi_wheel(cache: Path, spec: str) -> Path:
     filename, sha = PYPI_WHEELS[spec]
-    path = cache / filename
-    if not path.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache) as td:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--python-version", "3.11", "--platform", "manylinux2014_x86_64",
-                   "--disable-pip-version-check", "--no-cache-dir", "-q", "-d", td, spec]
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-            if r.returncode != 0:
-                raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
-            os.replace(Path(td) / filename, path)
-    got = hashlib.sha256(path.read_bytes()).hexdigest()
-    if got != sha:
-        raise RuntimeError(f"{path}: sha256 {got}, expected {sha}")
-    return path
+    return scanimages.download_wheel(cache, spec, filename, sha,
+                                     ["--python-version", "3.11", "--platform", "manylinux2014_x86_64"])
 
 
 def python_image_layers(cache: Path) -> tuple[list[images.Layer], list[dict], dict]:

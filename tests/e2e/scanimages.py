@@ -234,22 +234,28 @@ def pypi_file(name: str, version: str) -> Path:
     """The wheel of name==version, from the cache or `pip download` (checked against its
     pinned SHA-256)."""
     filename, sha = PYPI_FILES[(name, version)]
-    dest = CACHE_DIR / "pypi"
+    return download_wheel(CACHE_DIR / "pypi", f"{name}=={version}", filename, sha,
+                          _PIP_PLATFORM.get(name, []))
+
+
+def download_wheel(dest: Path, spec: str, filename: str, sha: str, pip_args=()) -> Path:
+    """`dest/filename`, fetched with `pip download SPEC` when missing, and checked against
+    its pinned SHA-256 (a file that does not match is removed)."""
     path = dest / filename
     if not path.exists():
         dest.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=dest) as td:
             cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                    "--disable-pip-version-check", "--no-cache-dir", "-q", "-d", td,
-                   *_PIP_PLATFORM.get(name, []), f"{name}=={version}"]
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+                   *pip_args, spec]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
             if r.returncode != 0:
                 raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
             os.replace(Path(td) / filename, path)
     got = hashlib.sha256(path.read_bytes()).hexdigest()
     if got != sha:
         path.unlink()
-        raise AssertionError(f"{filename}: sha256 {got}, expected {sha}")
+        raise RuntimeError(f"{path}: sha256 {got}, expected {sha}")
     return path
 
 
